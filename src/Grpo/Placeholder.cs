@@ -1,0 +1,3 @@
+namespace Grpo;
+/// <summary>Temporary.</summary>
+public static class Placeholder { }
