@@ -1,3 +1,0 @@
-namespace Grpo;
-/// <summary>Temporary.</summary>
-public static class Placeholder { }
