@@ -129,8 +129,11 @@ public sealed class RewardRunner
         timeout.CancelAfter(Timeout);
         try
         {
-            // Task.Run: a reward that blocks synchronously must not block the runner or its siblings.
-            var scores = await Task.Run(() => reward.ScoreAsync(inputs, timeout.Token), timeout.Token)
+            // A thread of its own: a reward that blocks synchronously must hold up neither the runner nor its
+            // siblings, nor starve the thread pool they share.
+            var scores = await Task.Factory.StartNew(() => reward.ScoreAsync(inputs, timeout.Token), timeout.Token,
+                    TaskCreationOptions.LongRunning, TaskScheduler.Default)
+                .Unwrap()
                 .WaitAsync(Timeout, cancellationToken);
             if (scores is null || scores.Length != inputs.Count)
                 return (NotApplicable(), new(reward.Name, RewardFailureKind.WrongCount,
