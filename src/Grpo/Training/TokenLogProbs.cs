@@ -81,8 +81,8 @@ public static class TokenLogProbs
             throw new ArgumentOutOfRangeException(nameof(chunkTokens), chunkTokens, "Use a positive number of tokens per chunk, or null for the default.");
         if (targets.numel() > 0)
         {
-            var low = targets.min().item<long>();
-            var high = targets.max().item<long>();
+            var low = targets.min().to(ScalarType.Int64).item<long>();
+            var high = targets.max().to(ScalarType.Int64).item<long>();
             if (low < 0 || high >= weight.shape[0])
                 throw new ArgumentOutOfRangeException(nameof(targets), $"[{low}, {high}]",
                     $"Token ids must lie in [0, {weight.shape[0]}), the head's vocabulary; give padding positions the pad id and mask them out.");

@@ -57,6 +57,7 @@ public class TokenLogProbsTests
 
         AssertClose(hidden.grad!, chunkedGrad, 1e-12);
         Assert.Null(weight.grad);
+        AssertClose(naive, TokenLogProbs.Compute(hidden, weight, null, targets.to(ScalarType.Int32), 1.0, 4), 1e-12);
     }
 
     [Fact]
