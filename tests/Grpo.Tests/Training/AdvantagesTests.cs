@@ -102,10 +102,4 @@ public class AdvantagesTests
     }
 
     private static readonly IEqualityComparer<double> Tolerance = new Within(1e-12);
-
-    private sealed class Within(double tolerance) : IEqualityComparer<double>
-    {
-        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance || (double.IsNaN(x) && double.IsNaN(y));
-        public int GetHashCode(double obj) => 0;
-    }
 }
