@@ -8,7 +8,8 @@ namespace Grpo.Training;
 /// <para>Plain C# over doubles rather than tensors: a batch holds at most a few thousand numbers that arrive from the reward
 /// functions as <c>double[]</c> and leave as log lines, so float64 costs nothing, needs no device round trip, and is exact
 /// enough to test against hand arithmetic. The trainer turns <see cref="Values"/> into a tensor once.</para>
-/// <para>As TRL (<c>grpo_trainer.py</c>, <c>_generate_and_score_completions</c>): a completion's reward is the weighted sum
+/// <para>As TRL (<c>grpo_trainer.py</c>, <c>_generate_and_score_completions</c>, in the versions where <c>scale_rewards</c>
+/// takes "group" | "batch" | "none"): a completion's reward is the weighted sum
 /// of its scores ignoring NaN (<c>nansum</c>); A = (R − mean of its group) / (std + 1e-4), std being the unbiased standard
 /// deviation of its group (<see cref="ScaleRewards.Group"/>) or of the whole batch (<see cref="ScaleRewards.Batch"/>),
 /// or A = R − mean with no division (<see cref="ScaleRewards.None"/>).</para>

@@ -6,7 +6,8 @@ namespace Grpo.Training;
 /// <summary>
 /// The clipped, KL-regularised GRPO objective over one micro-batch, in every variant TRL offers: the loss types grpo, bnpo,
 /// dr_grpo and dapo, token- or sequence-level (GSPO) ratios, DAPO's clip-higher, INTELLECT-2's two-sided clip δ and the
-/// top-entropy token mask. Follows TRL's <c>GRPOTrainer._compute_loss</c> (trl/trainer/grpo_trainer.py) line for line.
+/// top-entropy token mask. Follows TRL's <c>GRPOTrainer._compute_loss</c> (trl/trainer/grpo_trainer.py, checked at
+/// huggingface/trl commit d2b69d7; later versions keep these formulas and add further loss types) step for step.
 /// </summary>
 /// <remarks>
 /// Per token, with ratio r, advantage A, mask m:
