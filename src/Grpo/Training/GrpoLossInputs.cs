@@ -1,0 +1,43 @@
+using static TorchSharp.torch;
+
+namespace Grpo.Training;
+
+/// <summary>
+/// One micro-batch of completions for <see cref="GrpoLoss"/>: B completions padded to T tokens.
+/// </summary>
+public sealed record GrpoLossInputs
+{
+    /// <summary>[B, T] log-probs of the sampled tokens under the policy being trained, with gradient (<see cref="TokenLogProbs"/>).</summary>
+    public required Tensor LogProbs { get; init; }
+
+    /// <summary>
+    /// [B, T] log-probs recorded when the completions were sampled (π_old), no gradient. Null when μ = 1 and the batch is
+    /// used at once: π_old is then the current policy, detached, and the ratio is exactly 1.
+    /// </summary>
+    public Tensor? OldLogProbs { get; init; }
+
+    /// <summary>[B, T] log-probs under the reference policy (the model with its adapter off), no gradient. Null when β = 0.</summary>
+    public Tensor? RefLogProbs { get; init; }
+
+    /// <summary>[B] advantage of each completion (<see cref="Advantages.Values"/>).</summary>
+    public required Tensor Advantages { get; init; }
+
+    /// <summary>[B, T] 1 on completion tokens that count (up to and including EOS; truncated ones already zeroed when masking them), 0 on padding.</summary>
+    public required Tensor CompletionMask { get; init; }
+
+    /// <summary>[B, T] entropy of each position's distribution (<see cref="TokenLogProbs.ComputeWithEntropy"/>); needed when <see cref="GrpoOptions.TopEntropyQuantile"/> is below 1, and reported as the <c>entropy</c> metric when given.</summary>
+    public Tensor? Entropies { get; init; }
+
+    /// <summary>
+    /// <see cref="LossType.Dapo"/> only: the count of mask-1 tokens in the whole generation batch that this micro-batch
+    /// belongs to (TRL <c>num_items_in_batch</c>), so that summing the micro-batch losses of one step gives exactly the
+    /// step's token mean. Null: this micro-batch's own count (a step of one micro-batch).
+    /// </summary>
+    public double? ActiveTokensInStep { get; init; }
+
+    /// <summary>
+    /// The other loss types: micro-batches accumulated into one optimizer step; each micro-batch's loss is divided by it,
+    /// as TRL divides by <c>gradient_accumulation_steps</c>. Default 1.
+    /// </summary>
+    public int MicroBatchesInStep { get; init; } = 1;
+}
