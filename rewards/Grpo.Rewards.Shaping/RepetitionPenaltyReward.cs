@@ -49,15 +49,28 @@ public sealed class RepetitionPenaltyReward : RewardFunction
         return repeated == 0 ? 0 : repeated * _maxPenalty; // no −0 in the metrics
     }
 
-    sealed class NgramComparer(int[] ids, int n) : IEqualityComparer<int>
+    // Hashes are computed once per n-gram; equality compares the ids themselves, so collisions cost time, never correctness.
+    sealed class NgramComparer : IEqualityComparer<int>
     {
-        public bool Equals(int a, int b) => ids.AsSpan(a, n).SequenceEqual(ids.AsSpan(b, n));
+        readonly int[] _ids;
+        readonly int _n;
+        readonly int[] _hashes;
 
-        public int GetHashCode(int start)
+        public NgramComparer(int[] ids, int n)
         {
-            var hash = new HashCode();
-            foreach (var id in ids.AsSpan(start, n)) hash.Add(id);
-            return hash.ToHashCode();
+            _ids = ids;
+            _n = n;
+            _hashes = new int[ids.Length - n + 1];
+            for (int start = 0; start < _hashes.Length; start++)
+            {
+                ulong hash = 0;
+                foreach (var id in ids.AsSpan(start, n)) hash = (hash + (uint)id) * 0x9E3779B97F4A7C15UL;
+                _hashes[start] = (int)(hash ^ (hash >> 32));
+            }
         }
+
+        public bool Equals(int a, int b) => _ids.AsSpan(a, _n).SequenceEqual(_ids.AsSpan(b, _n));
+
+        public int GetHashCode(int start) => _hashes[start];
     }
 }

@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace Grpo.Rewards.Shaping;
 
 /// <summary>
@@ -13,17 +11,35 @@ namespace Grpo.Rewards.Shaping;
 /// text is allowed after <c>\n&lt;/answer&gt;</c> when it starts on a new line; and the lazy <c>.*?</c> may span
 /// extra tags, so nested or repeated tags inside the blocks still match. <see cref="TagCountReward"/> is the
 /// reward that penalises repeated tags. No options.</para>
-/// <para>Runs on the non-backtracking regex engine (linear time). <c>\A</c> replaces <c>^</c> because .NET's
-/// <c>^</c> under Multiline also matches after each newline, while <c>re.match</c> only tries position 0.</para>
+/// <para>Implemented by ordinal scanning, linear in the length: a backtracking regex takes time quadratic in the
+/// number of <c>\n&lt;/think&gt;\n&lt;answer&gt;\n</c> markers when the answer never closes, and the non-backtracking
+/// engine is about 30 times slower than this scan.</para>
 /// </remarks>
 public sealed class StrictThinkAnswerFormatReward : RewardFunction
 {
-    static readonly Regex Pattern = new(@"\A<think>\n.*?\n</think>\n<answer>\n.*?\n</answer>$",
-        RegexOptions.Singleline | RegexOptions.Multiline | RegexOptions.NonBacktracking);
+    const string Open = "<think>\n";
+    const string Middle = "\n</think>\n<answer>\n";
+    const string End = "\n</answer>";
 
     /// <inheritdoc/>
     public override string Name => "format";
 
     /// <inheritdoc/>
-    public override double Score(RewardInput input) => Pattern.IsMatch(input.Completion) ? 1 : 0;
+    public override double Score(RewardInput input)
+    {
+        var text = input.Completion.AsSpan();
+        if (!text.StartsWith(Open, StringComparison.Ordinal)) return 0;
+        // The first middle marker leaves the longest tail in which to find the end, so no later one can do better.
+        int middle = text[Open.Length..].IndexOf(Middle, StringComparison.Ordinal);
+        if (middle < 0) return 0;
+        var answer = text[(Open.Length + middle + Middle.Length)..];
+        for (int from = 0; ;)
+        {
+            int end = answer[from..].IndexOf(End, StringComparison.Ordinal);
+            if (end < 0) return 0;
+            int after = from + end + End.Length;
+            if (after == answer.Length || answer[after] == '\n') return 1; // MULTILINE $: end of text or of a line
+            from += end + 1;
+        }
+    }
 }

@@ -14,6 +14,8 @@ public class ReasoningStepsRewardTests
     [InlineData("- a\n- b\n* c", 2)]           // a bullet is a newline then - or *: not the first line's
     [InlineData("Step 12: a", 1)]
     [InlineData("Step ٣: a", 1)]               // \d is any Unicode decimal digit, as in Python
+    [InlineData("Step 𝟓: a", 1)]               // ... including those beyond the BMP (surrogate pairs)
+    [InlineData("𝟓. a\n- b", 2)]
     [InlineData("step 1: first, then", 0)]     // case-sensitive
     [InlineData("Step : a. Step x: b", 0)]
     [InlineData("", 0)]

@@ -28,8 +28,8 @@ def reasoning_steps(text):
 
 
 FRAGMENTS = ["<think>", "</think>", "<answer>", "</answer>", "\n", "\n", "\r\n", "a", " ", "é", "🙂", "数学",
-             "<think", "think>", "</ think>", "<THINK>", "Step 1:", "Step 12:", "Step ٣:", "Step x:", "step 1:",
-             "1.", "12.", "٣.", "-", "*", "First,", "Second,", "Next,", "Finally,", "first,", "Then,"]
+             "<think", "think>", "</ think>", "<THINK>", "Step 1:", "Step 12:", "Step ٣:", "Step 𝟓:", "Step x:", "step 1:",
+             "1.", "12.", "٣.", "𝟓.", "-", "*", "First,", "Second,", "Next,", "Finally,", "first,", "Then,"]
 TEMPLATE = ["<think>", "\n", "a", "\n", "</think>", "\n", "<answer>", "\n", "a", "\n", "</answer>"]
 
 rng = random.Random(20250509)
