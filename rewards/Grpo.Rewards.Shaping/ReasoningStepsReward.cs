@@ -14,8 +14,8 @@ namespace Grpo.Rewards.Shaping;
 /// <c>^\d+\.</c> counts a numbered line only at the very start of the text (later numbered lines do not count);
 /// a bullet is a newline followed by <c>-</c> or <c>*</c>, so a bullet on the first line does not count; markers
 /// are case-sensitive; <c>\d</c> is any Unicode decimal digit, as in Python ("Step ٣:" counts). No options.</para>
-/// <para>Scanning, not a regex: the non-backtracking engine takes milliseconds on a 100,000-character completion,
-/// this scan tens of microseconds.</para>
+/// <para>Scanning, not a regex: on a 100,000-character completion the non-backtracking engine was several times
+/// slower (milliseconds against a few hundred microseconds).</para>
 /// </remarks>
 public sealed class ReasoningStepsReward : RewardFunction
 {

@@ -13,7 +13,7 @@ namespace Grpo.Rewards.Shaping;
 /// reward that penalises repeated tags. No options.</para>
 /// <para>Implemented by ordinal scanning, linear in the length: a backtracking regex takes time quadratic in the
 /// number of <c>\n&lt;/think&gt;\n&lt;answer&gt;\n</c> markers when the answer never closes, and the non-backtracking
-/// engine is about 30 times slower than this scan.</para>
+/// engine is tens of times slower than this scan on a 100,000-character completion.</para>
 /// </remarks>
 public sealed class StrictThinkAnswerFormatReward : RewardFunction
 {
