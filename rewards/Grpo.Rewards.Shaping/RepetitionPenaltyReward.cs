@@ -18,16 +18,16 @@ public sealed class RepetitionPenaltyReward : RewardFunction
     readonly double _maxPenalty;
 
     /// <summary>Creates the reward.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">n is below 1 or max_penalty is positive (or NaN).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">n is below 1 or max_penalty is positive or not finite.</exception>
     public RepetitionPenaltyReward(RepetitionPenaltyOptions? options = null)
     {
         options ??= new();
         if (options.NgramSize < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.NgramSize,
                 "RepetitionPenaltyOptions.NgramSize must be at least 1; the usual value is 3.");
-        if (!(options.MaxPenalty <= 0))
+        if (!double.IsFinite(options.MaxPenalty) || options.MaxPenalty > 0)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxPenalty,
-                "RepetitionPenaltyOptions.MaxPenalty must be zero or negative (a penalty); the usual value is -1.");
+                "RepetitionPenaltyOptions.MaxPenalty must be a finite number, zero or negative (a penalty); the usual value is -1.");
         _n = options.NgramSize;
         _maxPenalty = options.MaxPenalty;
     }

@@ -52,5 +52,6 @@ public class RepetitionPenaltyRewardTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new RepetitionPenaltyReward(new() { NgramSize = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new RepetitionPenaltyReward(new() { MaxPenalty = 0.5 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new RepetitionPenaltyReward(new() { MaxPenalty = double.NaN }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RepetitionPenaltyReward(new() { MaxPenalty = double.NegativeInfinity }));
     }
 }
