@@ -69,11 +69,11 @@ static class TokenizerJson
                 throw Unsupported(path, $"model.{affix} = '{String(model, affix)}'", "byte-level BPE vocabularies have no subword affixes");
 
         var vocabulary = new Dictionary<string, int>();
-        foreach (var entry in model.GetProperty("vocab").EnumerateObject())
+        foreach (var entry in Required(model, "vocab", JsonValueKind.Object, path).EnumerateObject())
             vocabulary[entry.Name] = entry.Value.GetInt32();
 
         var merges = new List<(string, string)>();
-        foreach (var merge in model.GetProperty("merges").EnumerateArray())
+        foreach (var merge in Required(model, "merges", JsonValueKind.Array, path).EnumerateArray())
         {
             var pair = merge.ValueKind == JsonValueKind.Array
                 ? (merge[0].GetString()!, merge[1].GetString()!)
@@ -251,6 +251,11 @@ static class TokenizerJson
         json.WriteBoolean("use_regex", false);
         json.WriteEndObject();
     }
+
+    static JsonElement Required(JsonElement model, string name, JsonValueKind kind, string path) =>
+        model.TryGetProperty(name, out var value) && value.ValueKind == kind
+            ? value
+            : throw Bad(path, $"has no model.{name} {(kind == JsonValueKind.Object ? "object" : "array")}");
 
     static string? String(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
