@@ -33,6 +33,8 @@ public sealed class HfTokenizer : ITokenizer
     HfTokenizer(TokenizerDefinition definition, string source)
     {
         Definition = definition;
+        if (definition.Vocabulary.Values.Concat(definition.AddedTokens.Select(t => t.Id)).FirstOrDefault(id => id < 0) is < 0 and var negative)
+            throw new InvalidDataException($"{source} gives a token the negative id {negative}; ids start at 0.");
         _splitter = new SplitPreTokenizer(definition.SplitPatterns, (pattern, e) =>
             new InvalidDataException($"{source} has split regex '{pattern}', which .NET cannot compile ({e.Message}).", e));
         _addedTokens = new AddedTokenMatcher(definition.AddedTokens);
@@ -70,6 +72,7 @@ public sealed class HfTokenizer : ITokenizer
     /// <inheritdoc />
     public int[] Encode(string text)
     {
+        ArgumentNullException.ThrowIfNull(text);
         var ids = new List<int>();
         var segments = new List<(int Start, int Length, AddedToken? Token)>();
         var pieces = new List<(int Start, int Length)>();

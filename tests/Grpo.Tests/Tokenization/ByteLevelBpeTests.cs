@@ -124,4 +124,31 @@ public class ByteLevelBpeTests
         Assert.Equal(Tiny.Definition.Normalization, reloaded.Definition.Normalization);
         Assert.Equal([ImStart, 97, Bc, ImEnd], reloaded.Encode("<|im_start|>abc<|im_end|>"));
     }
+
+    [Fact]
+    public void ATinyModelFolderWithTokenizerAndConfigLoadsCompletely()
+    {
+        var directory = Directory.CreateTempSubdirectory("grpo-tiny-folder-").FullName;
+        Tiny.Save(Path.Combine(directory, "tokenizer.json"));
+        new TokenizerConfig(Path.Combine(directory, TokenizerConfig.FileName), ChatMlFormatter.JinjaTemplate, null, "<|im_end|>", null).Save();
+
+        var tokenizer = HfTokenizer.FromDirectory(directory);
+        var formatter = ChatFormats.FromTokenizerConfig(TokenizerConfig.FromDirectory(directory));
+        var eos = EosTokens.FromDirectory(directory, tokenizer);
+        Directory.Delete(directory, recursive: true);
+
+        var prompt = formatter.Format([new("user", "abc")], addGenerationPrompt: true);
+        Assert.Equal("<|im_start|>user\nabc<|im_end|>\n<|im_start|>assistant\n", prompt);
+        // "user\n" is one letter run and one newline piece: bytes u s e r, then 10.
+        Assert.Equal([ImStart, 117, 115, 101, 114, 10, 97, Bc, ImEnd, 10, ImStart, 97, 115, 115, 105, 115, 116, 97, 110, 116, 10], tokenizer.Encode(prompt));
+        Assert.Equal([ImEnd], eos);
+    }
+
+    [Fact]
+    public void NegativeIdsAreRefused()
+    {
+        var definition = TokenizerDefinition.CreateByteLevel([]);
+        var error = Assert.Throws<InvalidDataException>(() => new HfTokenizer(definition with { AddedTokens = [new AddedToken(-3, "<x>", true)] }));
+        Assert.Contains("-3", error.Message);
+    }
 }

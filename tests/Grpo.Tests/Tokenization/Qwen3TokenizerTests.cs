@@ -22,6 +22,21 @@ public class Qwen3TokenizerTests(Qwen3Fixture qwen)
     }
 
     [Fact]
+    public void EncodingFromManyThreadsAtOnceGivesTheReferenceIds()
+    {
+        // The sampler and reward functions share one tokenizer; its BPE cache is filled concurrently here.
+        var fresh = new HfTokenizer(qwen.Tokenizer.Definition);
+        var wrong = 0;
+        Parallel.For(0, qwen.Reference.Count * 4, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            var (text, ids) = qwen.Reference[i % qwen.Reference.Count];
+            if (!fresh.Encode(text).SequenceEqual(ids))
+                Interlocked.Increment(ref wrong);
+        });
+        Assert.Equal(0, wrong);
+    }
+
+    [Fact]
     public void EveryReferenceRowDecodesBackToItsNfcText()
     {
         foreach (var (text, ids) in qwen.Reference)
@@ -95,7 +110,7 @@ public class Qwen3TokenizerTests(Qwen3Fixture qwen)
         Assert.Equal([ImEnd], EosTokens.FromDirectory(qwen.ModelDirectory, qwen.Tokenizer));
     }
 
-    [Fact]
+    [Fact, Trait("Category", "Slow")]
     public void SavedAndReloadedTokenizerGivesTheSameIds()
     {
         var path = Path.Combine(qwen.ModelDirectory, "resaved-tokenizer.json");
