@@ -32,9 +32,8 @@ public sealed class HfTokenizer : ITokenizer
 
     HfTokenizer(TokenizerDefinition definition, string source)
     {
+        Validate(definition, source);
         Definition = definition;
-        if (definition.Vocabulary.Values.Concat(definition.AddedTokens.Select(t => t.Id)).FirstOrDefault(id => id < 0) is < 0 and var negative)
-            throw new InvalidDataException($"{source} gives a token the negative id {negative}; ids start at 0.");
         _splitter = new SplitPreTokenizer(definition.SplitPatterns, (pattern, e) =>
             new InvalidDataException($"{source} has split regex '{pattern}', which .NET cannot compile ({e.Message}).", e));
         _addedTokens = new AddedTokenMatcher(definition.AddedTokens);
@@ -53,6 +52,17 @@ public sealed class HfTokenizer : ITokenizer
             Merges = definition.Merges.Select(m => m.Left + " " + m.Right),
             ByteLevel = true,
         });
+    }
+
+    static void Validate(TokenizerDefinition definition, string source)
+    {
+        foreach (var id in definition.Vocabulary.Values.Concat(definition.AddedTokens.Select(t => t.Id)).Where(id => id < 0).Take(1))
+            throw new InvalidDataException($"{source} gives a token the negative id {id}; ids start at 0.");
+        IEnumerable<AddedToken>? clash = definition.AddedTokens.GroupBy(t => t.Id).FirstOrDefault(g => g.Count() > 1);
+        clash ??= definition.AddedTokens.GroupBy(t => t.Content).FirstOrDefault(g => g.Count() > 1);
+        if (clash is not null)
+            throw new InvalidDataException(
+                $"{source} has added tokens that share an id or a text: {string.Join(", ", clash.Select(t => $"{t.Id} '{t.Content}'"))}.");
     }
 
     /// <summary>Loads <c>tokenizer.json</c> from a model folder.</summary>

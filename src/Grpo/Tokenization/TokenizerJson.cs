@@ -11,6 +11,11 @@ namespace Grpo.Tokenization;
 /// a Unigram model, BPE dropout) is refused with an error naming the file and the setting, rather than encoded
 /// differently from the model's training.
 /// </summary>
+/// <remarks>
+/// Ignored on purpose: <c>post_processor</c> (encoding adds no BOS/EOS; chat formats write them as text),
+/// <c>truncation</c> and <c>padding</c> (the sampler batches), and an added token's <c>normalized</c> flag (all added
+/// tokens are matched in the raw text, which differs only for a token whose own text normalisation would change).
+/// </remarks>
 static class TokenizerJson
 {
     /// <summary>The pre-tokenizer regex of GPT-2, which a <c>ByteLevel</c> pre-tokenizer applies when <c>use_regex</c> is true.</summary>

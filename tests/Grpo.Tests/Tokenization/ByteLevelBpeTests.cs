@@ -145,10 +145,13 @@ public class ByteLevelBpeTests
     }
 
     [Fact]
-    public void NegativeIdsAreRefused()
+    public void NegativeOrSharedIdsAreRefused()
     {
         var definition = TokenizerDefinition.CreateByteLevel([]);
-        var error = Assert.Throws<InvalidDataException>(() => new HfTokenizer(definition with { AddedTokens = [new AddedToken(-3, "<x>", true)] }));
-        Assert.Contains("-3", error.Message);
+        HfTokenizer With(params AddedToken[] tokens) => new(definition with { AddedTokens = tokens });
+
+        Assert.Contains("-3", Assert.Throws<InvalidDataException>(() => With(new AddedToken(-3, "<x>", true))).Message);
+        Assert.Contains("256 '<y>'", Assert.Throws<InvalidDataException>(() => With(new(256, "<x>", true), new(256, "<y>", true))).Message);
+        Assert.Contains("257 '<x>'", Assert.Throws<InvalidDataException>(() => With(new(256, "<x>", true), new(257, "<x>", true))).Message);
     }
 }
