@@ -108,16 +108,18 @@ public sealed record ModelConfig
         if (obj["rope_scaling"] is { } rs && rs is not JsonObject)
             throw new InvalidDataException($"{source}: field 'rope_scaling' must be an object or null, got {rs.ToJsonString()}.");
 
+        int hiddenSize = ConfigJson.RequiredPositiveInt(obj, "hidden_size", source);
+        int heads = ConfigJson.RequiredPositiveInt(obj, "num_attention_heads", source);
         var config = new ModelConfig
         {
             ModelType = modelType,
             VocabSize = ConfigJson.RequiredPositiveInt(obj, "vocab_size", source),
-            HiddenSize = ConfigJson.RequiredPositiveInt(obj, "hidden_size", source),
+            HiddenSize = hiddenSize,
             IntermediateSize = ConfigJson.RequiredPositiveInt(obj, "intermediate_size", source),
             NumHiddenLayers = ConfigJson.RequiredPositiveInt(obj, "num_hidden_layers", source),
-            NumAttentionHeads = ConfigJson.RequiredPositiveInt(obj, "num_attention_heads", source),
-            NumKeyValueHeads = ConfigJson.Int(obj, "num_key_value_heads", source) ?? 0,
-            HeadDim = ConfigJson.Int(obj, "head_dim", source) ?? 0,
+            NumAttentionHeads = heads,
+            NumKeyValueHeads = ConfigJson.Int(obj, "num_key_value_heads", source) ?? heads,
+            HeadDim = ConfigJson.Int(obj, "head_dim", source) ?? hiddenSize / heads,
             RmsNormEps = ConfigJson.Double(obj, "rms_norm_eps", source) ?? 1e-6,
             RopeTheta = ConfigJson.Double(obj, "rope_theta", source)
                 ?? (ropeParameters is null ? null : ConfigJson.Double(ropeParameters, "rope_theta", source)) ?? 10000,
