@@ -25,8 +25,6 @@ internal static class ConfigJson
         }
     }
 
-    public static bool Has(JsonObject obj, string field) => obj[field] is not null;
-
     public static string? String(JsonObject obj, string field, string source) => obj[field] switch
     {
         null => null,

@@ -117,7 +117,8 @@ public sealed class RotaryEmbedding : nn.Module
         var invFreq = inv_freq.to(ScalarType.Float32);
         if (_config.RopeScaling?.Type == "dynamic")
         {
-            // The one case that depends on the sequence: costs a host sync, and only dynamic-NTK models pay it.
+            // The one case that depends on the sequence: costs a host sync, and only dynamic-NTK models pay it. As in
+            // transformers, keys already in a KV cache keep the rotation they were written with.
             long length = positionIds.max().item<long>() + 1;
             if (length > _config.MaxPositionEmbeddings)
             {
