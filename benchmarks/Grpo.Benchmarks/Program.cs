@@ -1,10 +1,19 @@
 using BenchmarkDotNet.Running;
+using Grpo.Benchmarks;
 
-// Peak memory of the chunked log-probs against the naive ones, a process per variant:
+// Harnesses that print a table (their work is too long for BenchmarkDotNet's repeated runs):
+//   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- sampler
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- logprob-memory
-if (args is ["logprob-memory", .. var rest]) return LogProbMemory.Run(rest);
-
 // Micro-benchmarks: every public class with [Benchmark] methods in this assembly.
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- --filter '*'
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
-return 0;
+switch (args)
+{
+    case ["sampler", .. var rest]:
+        SamplerThroughput.Run(rest);
+        return 0;
+    case ["logprob-memory", .. var rest]:
+        return LogProbMemory.Run(rest);
+    default:
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+}

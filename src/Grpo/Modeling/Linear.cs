@@ -1,0 +1,39 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Grpo.Modeling;
+
+/// <summary>
+/// y = x Wᵀ + b, with Hugging Face's parameter names (<c>weight</c> [out x in], optional <c>bias</c> [out]).
+/// Every projection of <see cref="CausalLM"/> is one of these rather than TorchSharp's sealed <c>nn.Linear</c>,
+/// so that adapters (LoRA) can hook into one class.
+/// </summary>
+public sealed class Linear : nn.Module<Tensor, Tensor>
+{
+    // Field names are the state-dict names: TorchSharp's RegisterComponents and Module.to() go by field name.
+#pragma warning disable IDE1006
+    private readonly Parameter weight;
+    private readonly Parameter? bias;
+#pragma warning restore IDE1006
+
+    /// <summary>
+    /// A projection from <paramref name="inFeatures"/> to <paramref name="outFeatures"/>. The weight is left
+    /// uninitialised: a checkpoint or <see cref="CausalLM.Create"/> fills it.
+    /// </summary>
+    public Linear(long inFeatures, long outFeatures, bool hasBias, ScalarType dtype, Device device) : base(nameof(Linear))
+    {
+        weight = new Parameter(empty(outFeatures, inFeatures, dtype: dtype, device: device));
+        bias = hasBias ? new Parameter(zeros(outFeatures, dtype: dtype, device: device)) : null;
+        RegisterComponents();
+    }
+
+    /// <summary>The weight, [out x in].</summary>
+    public Parameter Weight => weight;
+
+    /// <summary>The bias, [out], or null.</summary>
+    public Parameter? Bias => bias;
+
+    /// <summary>x [..., in] -> [..., out].</summary>
+    public override Tensor forward(Tensor x) => nn.functional.linear(x, weight, bias);
+}

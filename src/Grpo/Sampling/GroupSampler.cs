@@ -1,0 +1,169 @@
+using Grpo.Modeling;
+using Grpo.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Grpo.Sampling;
+
+/// <summary>
+/// Samples G completions for each prompt, the rollout step of GRPO. Prompts are taken in batches; a batch is
+/// left-padded and prefilled once, then each prompt's KV cache rows are duplicated for its G samples, and all
+/// sequences decode together one token per step. A sequence that ends (EOS, stop string or token limit) is
+/// dropped from the batch and cache, so it costs nothing afterwards. One small device-to-host copy per step
+/// (the sampled ids and log-probs) is the only synchronisation. Not thread-safe; owns its random generator.
+/// </summary>
+public sealed class GroupSampler : IDisposable
+{
+    private readonly CausalLM _model;
+    private readonly ITokenizer _tokenizer;
+    private readonly SamplingOptions _options;
+    private readonly HashSet<int> _eos;
+    private readonly int _stopTailTokens;
+    private readonly Generator _generator;
+
+    /// <summary>A sampler for <paramref name="model"/>; throws when the tokenizer does not fit the model or an option is out of range.</summary>
+    public GroupSampler(CausalLM model, ITokenizer tokenizer, SamplingOptions? options = null)
+    {
+        _options = options ?? new SamplingOptions();
+        _options.Validate();
+        model.EnsureFits(tokenizer);
+        _model = model;
+        _tokenizer = tokenizer;
+        _eos = [.. _options.EosTokenIds ?? model.EosTokenIds];
+        // A stop string of n characters spans at most 4n byte-level tokens, plus one cut mid-character.
+        _stopTailTokens = _options.StopStrings.Count == 0 ? 0 : 4 * _options.StopStrings.Max(s => s.Length) + 1;
+        _generator = new Generator((ulong)_options.Seed, model.Device);
+    }
+
+    /// <summary>Encodes each prompt with the tokenizer (it should already be chat-formatted) and samples <paramref name="groupSize"/> completions of each.</summary>
+    public IReadOnlyList<Completion> Sample(IReadOnlyList<string> prompts, int groupSize, CancellationToken cancellationToken = default) =>
+        Sample(prompts.Select(_tokenizer.Encode).ToList(), groupSize, cancellationToken);
+
+    /// <summary>
+    /// Samples <paramref name="groupSize"/> completions of each prompt (token ids). Returns them prompt by prompt,
+    /// G consecutive completions per prompt, in the order of <paramref name="prompts"/>.
+    /// </summary>
+    public IReadOnlyList<Completion> Sample(IReadOnlyList<int[]> prompts, int groupSize, CancellationToken cancellationToken = default)
+    {
+        if (groupSize <= 0) throw new ArgumentOutOfRangeException(nameof(groupSize), groupSize, "The group size must be positive.");
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            if (prompts[i].Length == 0) throw new ArgumentException($"Prompt {i} is empty; a prompt needs at least one token.", nameof(prompts));
+            if (prompts[i].Any(id => id < 0 || id >= _model.Config.VocabSize))
+                throw new ArgumentException($"Prompt {i} has a token id outside the model's vocabulary (vocab_size {_model.Config.VocabSize}).", nameof(prompts));
+        }
+
+        var completions = new List<Completion>(prompts.Count * groupSize);
+        using var inference = inference_mode();
+        for (int start = 0; start < prompts.Count; start += _options.PromptsPerBatch)
+        {
+            int count = Math.Min(_options.PromptsPerBatch, prompts.Count - start);
+            completions.AddRange(SampleBatch(prompts.Skip(start).Take(count).ToList(), start, groupSize, cancellationToken));
+        }
+        return completions;
+    }
+
+    private Completion[] SampleBatch(List<int[]> prompts, int firstPromptIndex, int groupSize, CancellationToken cancellationToken)
+    {
+        using var batchScope = NewDisposeScope();
+        var device = _model.Device;
+        int promptCount = prompts.Count, maxNew = _options.MaxNewTokens;
+        int promptLength = prompts.Max(p => p.Length);
+
+        // Left padding puts every prompt's last token in the same column, so all rows decode in lockstep.
+        var ids = new long[promptCount * promptLength];
+        var realMask = new long[promptCount * (promptLength + maxNew)];
+        var nextPositions = new long[promptCount];
+        for (int p = 0; p < promptCount; p++)
+        {
+            int pad = promptLength - prompts[p].Length;
+            for (int j = 0; j < prompts[p].Length; j++) ids[p * promptLength + pad + j] = prompts[p][j];
+            for (int j = pad; j < promptLength + maxNew; j++) realMask[p * (promptLength + maxNew) + j] = 1;
+            nextPositions[p] = prompts[p].Length;
+        }
+        var attentionMask = tensor(realMask, [promptCount, promptLength + maxNew], device: device);   // [P, L + N]
+
+        using var cache = _model.NewCache(promptCount, promptLength + maxNew);
+        Tensor logits;   // [rows, V] for the token about to be sampled
+        using (var prefillScope = NewDisposeScope())
+        {
+            var hidden = _model.HiddenStates(tensor(ids, [promptCount, promptLength], device: device),
+                attentionMask.narrow(1, 0, promptLength), cache: cache);
+            logits = _model.Logits(hidden.narrow(1, promptLength - 1, 1).squeeze(1)).MoveToOuterDisposeScope();
+        }
+
+        // Share each prompt's prefill with its G samples: row p becomes rows p*G .. p*G + G-1.
+        var groupRows = arange(promptCount, device: device).repeat_interleave(groupSize);
+        cache.SelectRows(groupRows);
+        logits = logits.index_select(0, groupRows);
+        attentionMask = attentionMask.index_select(0, groupRows);
+        var positions = tensor(nextPositions, device: device).repeat_interleave(groupSize).unsqueeze(1);   // [rows, 1]
+
+        int total = promptCount * groupSize;
+        var tokens = Enumerable.Range(0, total).Select(_ => new List<int>()).ToArray();
+        var logProbs = Enumerable.Range(0, total).Select(_ => new List<float>()).ToArray();
+        var reasons = new FinishReason[total];
+        var active = Enumerable.Range(0, total).ToList();   // row -> completion
+
+        for (int step = 0; step < maxNew; step++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var stepScope = NewDisposeScope();
+            var (next, nextLogProbs) = TokenSampler.Sample(logits, _options, _generator);
+            var hostTokens = next.cpu().data<long>().ToArray();
+            var hostLogProbs = nextLogProbs.cpu().data<float>().ToArray();
+
+            var keep = new List<long>(active.Count);
+            for (int row = 0; row < active.Count; row++)
+            {
+                int c = active[row];
+                int token = (int)hostTokens[row];
+                tokens[c].Add(token);
+                logProbs[c].Add(hostLogProbs[row]);
+                if (_eos.Contains(token)) reasons[c] = FinishReason.Eos;
+                else if (HitsStopString(tokens[c])) reasons[c] = FinishReason.StopString;
+                else if (tokens[c].Count == maxNew) reasons[c] = FinishReason.Length;
+                else keep.Add(row);
+            }
+            if (keep.Count == 0) break;
+
+            if (keep.Count < active.Count)
+            {
+                var rows = tensor(keep.ToArray(), device: device);
+                cache.SelectRows(rows);
+                Swap(ref attentionMask, attentionMask.index_select(0, rows));
+                Swap(ref positions, positions.index_select(0, rows));
+                next = next.index_select(0, rows);
+                active = keep.Select(r => active[(int)r]).ToList();
+            }
+
+            var hidden = _model.HiddenStates(next.unsqueeze(1), attentionMask.narrow(1, 0, promptLength + step + 1), positions, cache);
+            Swap(ref logits, _model.Logits(hidden.squeeze(1)));
+            Swap(ref positions, positions + 1);
+        }
+
+        return Enumerable.Range(0, total).Select(c => new Completion(
+            firstPromptIndex + c / groupSize, c % groupSize, tokens[c].ToArray(),
+            _tokenizer.Decode(tokens[c], skipSpecialTokens: true), logProbs[c].ToArray(), reasons[c])).ToArray();
+    }
+
+    /// <summary>Does the tail of the completion's text contain a stop string? Only the newest tokens can complete one.</summary>
+    private bool HitsStopString(List<int> completion)
+    {
+        if (_stopTailTokens == 0) return false;
+        int take = Math.Min(_stopTailTokens, completion.Count);
+        var tail = _tokenizer.Decode(completion.Skip(completion.Count - take), skipSpecialTokens: false);
+        return _options.StopStrings.Any(s => tail.Contains(s, StringComparison.Ordinal));
+    }
+
+    /// <summary>Replaces a tensor carried across decoding steps: the new one outlives the step's scope, the old one is freed now.</summary>
+    private static void Swap(ref Tensor carried, Tensor next)
+    {
+        next.MoveToOuterDisposeScope();
+        carried.Dispose();
+        carried = next;
+    }
+
+    /// <summary>Frees the random generator.</summary>
+    public void Dispose() => _generator.Dispose();
+}
