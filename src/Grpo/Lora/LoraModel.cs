@@ -97,7 +97,7 @@ public sealed class LoraModel
                 if (!linears.TryGetValue(path, out var layer))
                     throw new InvalidOperationException(
                         $"The adapter in \"{directory}\" has weights for \"{path}\", which is not a Linear layer of this model; it was made for another architecture.");
-                long outFeatures = layer.weight.shape[0], inFeatures = layer.weight.shape[1];
+                long outFeatures = layer.Weight.shape[0], inFeatures = layer.Weight.shape[1];
                 long[] wantA = [config.Options.Rank, inFeatures], wantB = [outFeatures, config.Options.Rank];
                 if (!a.shape.SequenceEqual(wantA) || !b.shape.SequenceEqual(wantB))
                     throw new InvalidOperationException(
@@ -182,7 +182,7 @@ public sealed class LoraModel
             var adapter = layer.lora!;
             // The delta in float32 even for half-precision weights, so merging adds one rounding, not two.
             var delta = adapter.B.to(ScalarType.Float32).matmul(adapter.A.to(ScalarType.Float32)).mul_(sign * adapter.Scale);
-            layer.weight.add_(delta.to(layer.weight.dtype));
+            layer.Weight.add_(delta.to(layer.Weight.dtype));
             adapter.Merged = sign > 0;
         }
     }
@@ -200,7 +200,7 @@ public sealed class LoraModel
         foreach (var p in model.parameters()) p.requires_grad = false;
         foreach (var (_, layer) in targets)
         {
-            var w = layer.weight;
+            var w = layer.Weight;
             layer.AttachLora(new LoraAdapter(w.shape[1], w.shape[0], options.Rank, options.Scale, options.Dropout, w.dtype, w.device));
         }
         return new LoraModel(model, options, baseModelNameOrPath, targets);

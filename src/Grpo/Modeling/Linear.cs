@@ -6,28 +6,36 @@ using static TorchSharp.torch;
 namespace Grpo.Modeling;
 
 /// <summary>
-/// A linear projection y = x Wᵀ + b, the model's own because TorchSharp's nn.Linear is sealed. (Placeholder
-/// written by the lead so LoRA work can start; the model branch brings the real one with the same members.)
+/// y = x Wᵀ + b, with Hugging Face's parameter names (<c>weight</c> [out x in], optional <c>bias</c> [out]).
+/// Every projection of <c>CausalLM</c> is one of these rather than TorchSharp's sealed <c>nn.Linear</c>,
+/// so that adapters (LoRA) can hook into one class.
 /// </summary>
 public sealed class Linear : nn.Module<Tensor, Tensor>
 {
-#pragma warning disable IDE1006 // Hugging Face parameter names
-    /// <summary>[out, in]</summary>
-    public Parameter weight;
-    /// <summary>[out], or null.</summary>
-    public Parameter? bias;
+    // Field names are the state-dict names: TorchSharp's RegisterComponents and Module.to() go by field name.
+#pragma warning disable IDE1006
+    private readonly Parameter weight;
+    private readonly Parameter? bias;
 #pragma warning restore IDE1006
 
-    /// <summary>Creates an uninitialised projection (weights are loaded or initialised by the model).</summary>
-    public Linear(long inFeatures, long outFeatures, bool hasBias = false, ScalarType dtype = ScalarType.Float32, Device? device = null)
-        : base(nameof(Linear))
+    /// <summary>
+    /// A projection from <paramref name="inFeatures"/> to <paramref name="outFeatures"/>. The weight is left
+    /// uninitialised: a checkpoint or <c>CausalLM.Create</c> fills it.
+    /// </summary>
+    public Linear(long inFeatures, long outFeatures, bool hasBias, ScalarType dtype, Device device) : base(nameof(Linear))
     {
-        weight = new Parameter(empty(outFeatures, inFeatures, dtype, device));
-        bias = hasBias ? new Parameter(zeros(outFeatures, dtype, device)) : null;
+        weight = new Parameter(empty(outFeatures, inFeatures, dtype: dtype, device: device));
+        bias = hasBias ? new Parameter(zeros(outFeatures, dtype: dtype, device: device)) : null;
         RegisterComponents();
     }
 
-    /// <summary>x: [..., in] -> [..., out]</summary>
+    /// <summary>The weight, [out x in].</summary>
+    public Parameter Weight => weight;
+
+    /// <summary>The bias, [out], or null.</summary>
+    public Parameter? Bias => bias;
+
+    /// <summary>x [..., in] -> [..., out], plus the LoRA update when an adapter is attached and active.</summary>
     public override Tensor forward(Tensor x)
     {
         var y = nn.functional.linear(x, weight, bias);

@@ -9,7 +9,7 @@ public class LoraScalingAndDropoutTests
 {
     static (nn.Module<Tensor, Tensor> Model, Linear Layer) OneLayer(int inFeatures, int outFeatures)
     {
-        var layer = new Linear(inFeatures, outFeatures, hasBias: true);
+        var layer = new Linear(inFeatures, outFeatures, hasBias: true, ScalarType.Float32, CPU);
         return (nn.Sequential(("proj", layer)), layer);
     }
 
@@ -29,8 +29,8 @@ public class LoraScalingAndDropoutTests
         double[] x = [1.5, -2, 0.75];
         using (no_grad())
         {
-            layer.weight.copy_(tensor(w.Select(v => (float)v).ToArray(), 2, 3));
-            layer.bias!.copy_(tensor(bias.Select(v => (float)v).ToArray()));
+            layer.Weight.copy_(tensor(w.Select(v => (float)v).ToArray(), 2, 3));
+            layer.Bias!.copy_(tensor(bias.Select(v => (float)v).ToArray()));
             layer.lora!.A.copy_(tensor(a.Select(v => (float)v).ToArray(), 4, 3));
             layer.lora!.B.copy_(tensor(b.Select(v => (float)v).ToArray(), 2, 4));
         }
@@ -55,8 +55,8 @@ public class LoraScalingAndDropoutTests
         LoraModel.Apply(model, new LoraOptions { Rank = n, Alpha = n, Dropout = 0.5, TargetModules = ["proj"] });
         using (no_grad())
         {
-            layer.weight.copy_(eye(n));
-            layer.bias!.zero_();
+            layer.Weight.copy_(eye(n));
+            layer.Bias!.zero_();
             layer.lora!.A.copy_(eye(n));
             layer.lora!.B.copy_(eye(n));
         }

@@ -80,14 +80,14 @@ public class LoraSwitchAndMergeTests
     {
         var (model, lora, _, _) = Trained(rank: 2);
         var layer = model.model.layers[0].self_attn.k_proj;
-        var w = layer.weight.data<float>().ToArray();
+        var w = layer.Weight.data<float>().ToArray();
         var a = layer.lora!.A.data<float>().ToArray();
         var b = layer.lora!.B.data<float>().ToArray();
 
         lora.Merge();
 
         // W'[o, i] = W[o, i] + (8 / 2) * sum_k B[o, k] A[k, i], in float64; k_proj is [16, 32], r = 2.
-        var merged = layer.weight.data<float>().ToArray();
+        var merged = layer.Weight.data<float>().ToArray();
         for (var o = 0; o < 16; o++)
             for (var i = 0; i < 32; i++)
             {
@@ -100,13 +100,13 @@ public class LoraSwitchAndMergeTests
     public void UnmergeRestoresTheBaseWeightsToFloatRounding()
     {
         var (model, lora, baseOut, ids) = Trained();
-        var before = lora.Layers.Select(l => l.Layer.weight.detach().clone()).ToList();
+        var before = lora.Layers.Select(l => l.Layer.Weight.detach().clone()).ToList();
 
         lora.Merge();
         lora.Unmerge();
 
         for (var i = 0; i < before.Count; i++)
-            Assert.True(lora.Layers[i].Layer.weight.allclose(before[i], rtol: 0, atol: 1e-6), lora.Layers[i].Path);
+            Assert.True(lora.Layers[i].Layer.Weight.allclose(before[i], rtol: 0, atol: 1e-6), lora.Layers[i].Path);
         using (lora.Disabled())
         using (var reference = model.forward(ids))
             Assert.True(reference.allclose(baseOut, rtol: 0, atol: 1e-5));

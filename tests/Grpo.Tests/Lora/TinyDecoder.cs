@@ -23,7 +23,7 @@ public sealed class TinyDecoder : nn.Module<Tensor, Tensor>
         : base(nameof(TinyDecoder))
     {
         model = new Body(hidden, qOut, kvOut, intermediate, layers);
-        lm_head = new Linear(hidden, Vocab);
+        lm_head = Proj(hidden, Vocab);
         RegisterComponents();
         // Same seed, same weights: tests build identical twins this way. Scaled by 1/sqrt(fan-in) so activations stay O(1).
         using var noGrad = no_grad();
@@ -92,10 +92,10 @@ public sealed class TinyDecoder : nn.Module<Tensor, Tensor>
 
         public Attention(int hidden, int qOut, int kvOut) : base(nameof(Attention))
         {
-            q_proj = new Linear(hidden, qOut);
-            k_proj = new Linear(hidden, kvOut);
-            v_proj = new Linear(hidden, kvOut);
-            o_proj = new Linear(qOut, hidden);
+            q_proj = Proj(hidden, qOut);
+            k_proj = Proj(hidden, kvOut);
+            v_proj = Proj(hidden, kvOut);
+            o_proj = Proj(qOut, hidden);
             groups = qOut / kvOut;
             RegisterComponents();
         }
@@ -117,14 +117,17 @@ public sealed class TinyDecoder : nn.Module<Tensor, Tensor>
 
         public Mlp(int hidden, int intermediate) : base(nameof(Mlp))
         {
-            gate_proj = new Linear(hidden, intermediate);
-            up_proj = new Linear(hidden, intermediate);
-            down_proj = new Linear(intermediate, hidden);
+            gate_proj = Proj(hidden, intermediate);
+            up_proj = Proj(hidden, intermediate);
+            down_proj = Proj(intermediate, hidden);
             RegisterComponents();
         }
 
         public override Tensor forward(Tensor x) => down_proj.forward(nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x));
     }
+
+    /// <summary>A bias-free float32 projection on the CPU, as in Llama and Qwen3.</summary>
+    static Linear Proj(long inFeatures, long outFeatures) => new(inFeatures, outFeatures, hasBias: false, ScalarType.Float32, CPU);
 
     /// <summary>A fixed batch of token ids: [2, 5].</summary>
     public static Tensor SampleIds() => tensor(new long[] { 5, 17, 33, 9, 100, 1, 40, 41, 42, 127 }, 2, 5);
