@@ -1,3 +1,4 @@
+using Grpo.Lora;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -34,6 +35,27 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
     /// <summary>The bias, [out], or null.</summary>
     public Parameter? Bias => bias;
 
-    /// <summary>x [..., in] -> [..., out].</summary>
-    public override Tensor forward(Tensor x) => nn.functional.linear(x, weight, bias);
+    /// <summary>x [..., in] -> [..., out], plus the LoRA update when an adapter is attached and active.</summary>
+    public override Tensor forward(Tensor x)
+    {
+        var y = nn.functional.linear(x, weight, bias);
+        if (lora is not { IsActive: true }) return y;
+        using var delta = lora.forward(x);
+        return y.add_(delta);
+    }
+
+    // ---- LoRA slot (Grpo.Lora). Null on a plain projection; the model code never touches it. ----
+
+#pragma warning disable IDE1006 // named like a submodule, because it is one ("<path>.lora.A", "<path>.lora.B")
+    /// <summary>The low-rank adapter whose output the forward pass adds, or null. Attached by <see cref="LoraModel"/>.</summary>
+    public LoraAdapter? lora { get; private set; }
+#pragma warning restore IDE1006
+
+    /// <summary>Attaches the adapter as submodule "lora", so it moves with to() and follows train() / eval().</summary>
+    internal void AttachLora(LoraAdapter adapter)
+    {
+        register_module("lora", adapter);
+        adapter.train(training);
+        lora = adapter;
+    }
 }

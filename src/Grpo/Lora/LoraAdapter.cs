@@ -1,0 +1,69 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Grpo.Lora;
+
+/// <summary>
+/// The low-rank update of one linear layer: scale · B · A · dropout(x), added by <see cref="Grpo.Modeling.Linear"/>
+/// to its own output. Kept as a submodule of that layer so it moves with the model and follows train() / eval().
+/// </summary>
+public sealed class LoraAdapter : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006 // LoRA's own names
+    /// <summary>Down-projection A: [r, in], trainable.</summary>
+    public Parameter A;
+    /// <summary>Up-projection B: [out, r], trainable.</summary>
+    public Parameter B;
+#pragma warning restore IDE1006
+
+    /// <summary>The factor on B·A·x: alpha / r, or alpha / sqrt(r) for rsLoRA.</summary>
+    public double Scale { get; }
+
+    /// <summary>Dropout probability on the adapter's input, applied in training mode only.</summary>
+    public double Dropout { get; }
+
+    /// <summary>False inside <see cref="LoraModel.Disabled"/>: the layer then computes the base projection alone.</summary>
+    public bool Enabled { get; internal set; } = true;
+
+    /// <summary>True while scale·B·A is folded into the base weight, so the forward pass must not add it again.</summary>
+    public bool Merged { get; internal set; }
+
+    /// <summary>Whether the owning layer adds this adapter's output.</summary>
+    public bool IsActive => Enabled && !Merged;
+
+    /// <summary>
+    /// An adapter for a layer with weight [out, in], in that weight's dtype and device. A is Kaiming-uniform with
+    /// a = sqrt(5) (bound 1/sqrt(in)) and B is zero, as PEFT initialises them, so the adapted layer starts equal to the base.
+    /// </summary>
+    public LoraAdapter(long inFeatures, long outFeatures, int rank, double scale, double dropout, ScalarType dtype, Device device)
+        : base(nameof(LoraAdapter))
+    {
+        A = new Parameter(empty(rank, inFeatures, dtype, device));
+        B = new Parameter(zeros(outFeatures, rank, dtype, device));
+        using (no_grad()) nn.init.kaiming_uniform_(A, a: Math.Sqrt(5));
+        Scale = scale;
+        Dropout = dropout;
+        RegisterComponents();
+    }
+
+    /// <summary>x: [..., in] -> scale · B · A · dropout(x): [..., out]</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var down = Dropout > 0 && training ? DropThenDown(x) : nn.functional.linear(x, A);  // [..., r]
+        return nn.functional.linear(down, B).mul_(Scale);                                           // [..., out]
+    }
+
+    Tensor DropThenDown(Tensor x)
+    {
+        using var dropped = nn.functional.dropout(x, Dropout, training: true);
+        return nn.functional.linear(dropped, A);
+    }
+
+    /// <summary>scale · B · A: [out, in], the update that merging adds to the base weight.</summary>
+    internal Tensor DeltaWeight()
+    {
+        using var product = B.matmul(A);
+        return product.mul(Scale);
+    }
+}
