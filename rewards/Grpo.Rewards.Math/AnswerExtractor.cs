@@ -286,28 +286,26 @@ public static class AnswerExtractor
             yield return Normalized(whole, AnswerSource.WholeMath, 0);
     }
 
-    // No two prose words in a row: "x + 1", "28 percent", "Evelyn" are maths or an answer; "the number is 10" is not.
+    // Maths, or a one-word answer: "x + 1", "28 percent", "12 cm", "Evelyn". Not prose with numbers in it
+    // ("Total: 12", "the number is 10"), whose answer is its last number.
     static bool LooksLikeMaths(string text)
     {
-        string? previous = null;
+        int proseWords = 0;
+        bool digits = false;
         for (int i = 0; i < text.Length; i++)
         {
             char c = text[i];
-            if (!char.IsLetter(c))
-            {
-                if (!char.IsWhiteSpace(c)) previous = null;
-                continue;
-            }
+            if (char.IsDigit(c)) digits = true;
+            if (!char.IsLetter(c)) continue;
             int j = i;
             while (j < text.Length && char.IsLetter(text[j])) j++;
-            var word = text[i..j];
+            var word = text[i..j].ToLowerInvariant();
             bool command = i > 0 && text[i - 1] == '\\';
-            bool prose = !command && word.Length >= 2 && word.ToLowerInvariant() is not ("and" or "or" or "sqrt" or "pi" or "sin" or "cos" or "tan" or "ln" or "log" or "exp" or "percent" or "pct" or "percentage");
-            if (prose && previous is not null) return false;
-            previous = prose ? word : null;
+            if (!command && word.Length >= 3 && word is not ("and" or "sqrt" or "sin" or "cos" or "tan" or "log" or "exp" or "percent" or "pct" or "percentage"))
+                proseWords++;
             i = j - 1;
         }
-        return true;
+        return proseWords == 0 || (proseWords == 1 && !digits);
     }
 
     static IEnumerable<ExtractedAnswer> FromMathSegments(Scan scan)

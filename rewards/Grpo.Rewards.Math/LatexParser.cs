@@ -220,10 +220,29 @@ internal sealed class LatexParser
                 _pos++;
                 SkipUnitPower();
             }
+            else if (factors.Count == 1 && IsMixedNumber(factors[0], t))
+            {
+                // 2\frac{1}{2} is two and a half, not one.
+                var whole = (Num)factors[0];
+                var fraction = (Div)ParsePower();
+                factors[0] = new Add([whole, fraction]);
+            }
             else if (StartsImplicitFactor(t)) factors.Add(ParsePower());
             else break;
         }
         return factors.Count == 1 ? factors[0] : new Mul(factors);
+    }
+
+    // A whole number written right before \frac{p}{q} with integers p < q.
+    bool IsMixedNumber(MathExpr before, Token t)
+    {
+        if (before is not Num { IsDecimal: false, Value: { IsInteger: true, Sign: > 0 } } || t.Kind != TokenKind.Command || !FracCommands.Contains(t.Text))
+            return false;
+        // \frac { p } { q }
+        var (open1, p, close1, open2, q, close2) = (PeekAt(1), PeekAt(2), PeekAt(3), PeekAt(4), PeekAt(5), PeekAt(6));
+        return open1.IsOp("{") && close1.IsOp("}") && open2.IsOp("{") && close2.IsOp("}")
+            && p is { Kind: TokenKind.Number, IsDecimal: false } && q is { Kind: TokenKind.Number, IsDecimal: false }
+            && p.Value < q.Value && !p.Value.IsZero;
     }
 
     void SkipUnitPower()
@@ -245,10 +264,15 @@ internal sealed class LatexParser
 
     MathExpr ParseUnary()
     {
-        if (Peek.IsOp("-")) { _pos++; return new Neg(ParseUnary()); }
-        if (Peek.IsOp("+")) { _pos++; return ParseUnary(); }
-        if (Peek.IsCommand("pm") || Peek.IsCommand("mp")) { _pos++; return new PlusMinus(null, ParseUnary()); }
-        return ParsePower();
+        if (++_depth > MathLimits.MaxDepth) throw new MathLimitException("nesting too deep");
+        try
+        {
+            if (Peek.IsOp("-")) { _pos++; return new Neg(ParseUnary()); }
+            if (Peek.IsOp("+")) { _pos++; return ParseUnary(); }
+            if (Peek.IsCommand("pm") || Peek.IsCommand("mp")) { _pos++; return new PlusMinus(null, ParseUnary()); }
+            return ParsePower();
+        }
+        finally { _depth--; }
     }
 
     MathExpr ParsePower()

@@ -220,11 +220,25 @@ internal static class LatexTokenizer
             fraction = s[f..i];
         }
         var raw = integer + (fraction.Length > 0 ? "." + fraction : "");
-        return new Token
+        var value = BigRational.ParseDecimal(integer.ToString(), fraction);
+        bool isDecimal = fraction.Length > 0;
+        // Scientific notation, 1.2e3 or 5E-4: a letter e directly followed by an integer exponent.
+        if (i + 1 < s.Length && s[i] is 'e' or 'E')
         {
-            Kind = TokenKind.Number, Text = raw, Start = start, End = i, IsDecimal = fraction.Length > 0,
-            Value = BigRational.ParseDecimal(integer.ToString(), fraction),
-        };
+            int j = i + 1;
+            if (j < s.Length && s[j] is '+' or '-') j++;
+            int digits = j;
+            while (j < s.Length && char.IsAsciiDigit(s[j]) && j - digits < 4) j++;
+            if (j > digits && (j == s.Length || !char.IsLetterOrDigit(s[j])))
+            {
+                var exponent = int.Parse(s[(i + 1)..j], System.Globalization.CultureInfo.InvariantCulture);
+                value *= new BigRational(10).Pow(exponent);
+                raw = s[start..j];
+                isDecimal = true;
+                i = j;
+            }
+        }
+        return new Token { Kind = TokenKind.Number, Text = raw, Start = start, End = i, IsDecimal = isDecimal, Value = value };
     }
 
     // A thousands separator at i followed by exactly three digits; returns the index after those digits.

@@ -67,6 +67,8 @@ public static class MathVerifier
         {
             first ??= candidate;
             if (Parse(candidate) is { } expr) return (candidate, expr);
+            // The whole text is one expression we cannot read: a number inside it is not its answer.
+            if (candidate.Source == AnswerSource.WholeMath) break;
         }
         return (first, null);
     }

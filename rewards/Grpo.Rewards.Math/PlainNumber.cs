@@ -18,7 +18,6 @@ internal readonly record struct PlainNumber(int Start, int End, string Text)
         int i = from;
         while (i < to)
         {
-            MathLimits.Spend(1);
             char c = text[i];
             bool negative = c == '-' && i + 1 < to && char.IsAsciiDigit(text[i + 1]);
             if ((char.IsAsciiDigit(c) || negative) && StandsAlone(text, i, from))
