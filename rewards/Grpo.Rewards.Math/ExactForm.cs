@@ -22,6 +22,8 @@ internal sealed class ExactForm
     const int MaxPolynomialPower = 64;
     const int MaxFactorial = 300;
     const int MaxExpandedSum = 200;
+    // One exact form may use this much of a check's budget; the rest stays for numeric evaluation.
+    const long ExactBudget = MathLimits.WorkBudget / 4;
 
     ExactForm(Polynomial numerator, Polynomial denominator)
     {
@@ -78,13 +80,12 @@ internal sealed class ExactForm
 
     /// <summary>The exact form of a scalar expression; null for non-scalars (tuples, relations), undefined
     /// values (1/0, 0^0) or anything past the size limits.</summary>
-    public static ExactForm? TryFrom(MathExpr e)
+    public static ExactForm? TryFrom(MathExpr e) => MathLimits.Capped<ExactForm?>(ExactBudget, () =>
     {
         try { return Build(e); }
         catch (NotExactException) { return null; }
         catch (DivideByZeroException) { return null; }
-        catch (MathLimitException) { return null; }
-    }
+    }, null);
 
     static ExactForm Build(MathExpr e)
     {

@@ -35,7 +35,7 @@ public static class MathVerifier
             if (goldAnswer is null) return new MathVerdict(false, false, null, predAnswer?.Text);
             bool equivalent = predAnswer is not null
                 && (Compact(goldAnswer.Text) == Compact(predAnswer.Text)
-                    || (goldExpr is not null && predExpr is not null && new AnswerComparer(options).Equivalent(goldExpr, predExpr)));
+                    || (goldExpr is not null && predExpr is not null && Compare(goldExpr, predExpr, options)));
             return new MathVerdict(equivalent, goldExpr is not null, goldAnswer.Text, predAnswer?.Text);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -57,6 +57,13 @@ public static class MathVerifier
         {
             return null;
         }
+    }
+
+    // A comparison that runs out of budget has not shown equality: not equivalent (the gold was still read).
+    static bool Compare(MathExpr gold, MathExpr pred, MathVerifierOptions options)
+    {
+        try { return new AnswerComparer(options).Equivalent(gold, pred); }
+        catch (MathLimitException) { return false; }
     }
 
     // The first candidate answer that parses; when none does, the first candidate with no expression.

@@ -72,7 +72,7 @@ internal sealed class Polynomial
     public static Polynomial operator *(Polynomial a, Polynomial b)
     {
         if (a.IsZero || b.IsZero) return Zero;
-        MathLimits.Spend((long)a.Count * b.Count);
+        MathLimits.Spend(40L * a.Count * b.Count); // a term product costs about forty evaluation steps
         var terms = new Dictionary<string, (Monomial, BigRational)>();
         foreach (var (ma, ca) in a._terms.Values)
             foreach (var (mb, cb) in b._terms.Values)

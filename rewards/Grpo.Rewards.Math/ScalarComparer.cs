@@ -24,6 +24,11 @@ internal sealed class ScalarComparer(MathVerifierOptions options)
 
     public bool Equal(MathExpr a, MathExpr b)
     {
+        // The common case, two number literals, needs no canonical forms.
+        if (a is Num na && b is Num nb)
+            return na.Value == nb.Value
+                   || ((na.IsDecimal || nb.IsDecimal) && na.Value.RoundToDecimals(options.FloatRounding) == nb.Value.RoundToDecimals(options.FloatRounding));
+        MathLimits.Spend(10); // two canonical forms and a comparison cost about ten evaluation steps
         var ea = ExactForm.TryFrom(a);
         var eb = ExactForm.TryFrom(b);
         if (ea is not null && eb is not null && SafeEqual(ea, eb)) return true;
