@@ -113,7 +113,7 @@ internal sealed class AnswerComparer
         // Different descriptions of the same set of numbers: [1, 2) ∪ [2, 3] against [1, 3].
         return g is Interval or SetOp && p is Interval or SetOp
                && ExprRewriter.FreeSymbols(g).Count == 0 && ExprRewriter.FreeSymbols(p).Count == 0
-               && RelationComparer.SameSet(g, p, "\u0001v");
+               && RelationComparer.SameSet(g, p, RelationComparer.Placeholder);
     }
 
     static MathExpr AsSet(MathExpr e) => e is TupleExpr { Items: [var low, var high] } ? new Interval(low, high, true, true) : e;

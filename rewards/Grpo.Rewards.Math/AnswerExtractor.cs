@@ -214,21 +214,30 @@ public static class AnswerExtractor
         }
     }
 
-    // Where the answer starts after "answer": after a following "is" in the same sentence (within 100 characters:
-    // "Final Answer: The largest $n$ is 34"), else after a colon ("Answer: 5").
+    // Where the answer starts after "answer": after a colon ("Answer: 5"), moving past a following "is" in the same
+    // sentence ("Final Answer: The largest $n$ is 34"); or after "is" when the words between are few and unbroken
+    // ("the answer to part (a) is 5", but not "to answer this, note that x is 3").
     static int PhraseStart(string text, int after, int end)
     {
-        int limit = System.Math.Min(end, after + 100);
-        for (int j = after; j + 2 <= limit; j++)
+        int c = after;
+        while (c < end && text[c] is ' ' or '*') c++;
+        if (c < end && text[c] == ':') return AfterIs(text, c + 1, System.Math.Min(end, c + 100)) ?? c + 1;
+        int limit = System.Math.Min(end, after + 40);
+        int comma = text.IndexOf(',', after, limit - after);
+        return AfterIs(text, after, comma < 0 ? limit : comma) ?? -1;
+    }
+
+    // Just after the first word "is" (and any colon) in text[from..to), or null.
+    static int? AfterIs(string text, int from, int to)
+    {
+        for (int j = from; j + 2 <= to; j++)
             if (text[j] == 'i' && text[j + 1] == 's' && (j == 0 || !char.IsLetter(text[j - 1])) && (j + 2 >= text.Length || !char.IsLetter(text[j + 2])))
             {
                 int s = j + 2;
-                while (s < end && text[s] is ' ' or ':') s++;
+                while (s < text.Length && text[s] is ' ' or ':') s++;
                 return s;
             }
-        int c = after;
-        while (c < end && text[c] is ' ' or '*') c++;
-        return c < end && text[c] == ':' ? c + 1 : -1;
+        return null;
     }
 
     // The end of the sentence that starts at i: a full stop followed by a space or the end (not a decimal point,

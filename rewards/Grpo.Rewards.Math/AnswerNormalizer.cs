@@ -40,8 +40,7 @@ internal static class AnswerNormalizer
     // 1 ± sqrt 5 -> [1 + sqrt 5, 1 - sqrt 5]; ±2 -> [2, -2]. Each ± doubles the variants, so only a few are expanded.
     static List<MathExpr> ExpandPlusMinus(MathExpr e)
     {
-        int count = 0;
-        ExprRewriter.Contains(e, x => { if (x is PlusMinus) count++; return false; });
+        int count = ExprRewriter.Count(e, x => x is PlusMinus);
         if (count == 0 || count > MaxPlusMinusExpansions) return [e];
         var variants = new List<MathExpr> { e };
         for (int k = 0; k < count; k++)

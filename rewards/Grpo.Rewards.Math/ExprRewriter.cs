@@ -92,6 +92,6 @@ internal static class ExprRewriter
     /// <summary>True when any number in the expression was written with a decimal point.</summary>
     public static bool ContainsDecimal(MathExpr e) => e is Num { IsDecimal: true } || Children(e).Any(ContainsDecimal);
 
-    /// <summary>True when the expression mentions a node of the given kind anywhere.</summary>
-    public static bool Contains(MathExpr e, Func<MathExpr, bool> predicate) => predicate(e) || Children(e).Any(c => Contains(c, predicate));
+    /// <summary>How many nodes of the expression satisfy the predicate.</summary>
+    public static int Count(MathExpr e, Func<MathExpr, bool> predicate) => (predicate(e) ? 1 : 0) + Children(e).Sum(c => Count(c, predicate));
 }

@@ -245,23 +245,20 @@ internal static class LatexTokenizer
     static bool TryThousandsGroup(string s, int i, bool bareCommaSeparates, out int next)
     {
         next = -1;
-        int j = i;
         string[] separators = bareCommaSeparates
             ? ["{,}", "{, }", ",\\!", "\\,", "\\ "]
             : ["{,}", "{, }", ",\\!", "\\,", "\\ ", ",", " "];
         foreach (var sep in separators)
         {
             // LaTeX writes the separator with optional spaces around it: 14 {, }916, 11,\! 111.
-            int k = j;
+            int k = i;
             if (sep != " ") while (k < s.Length && s[k] == ' ') k++;
             if (string.CompareOrdinal(s, k, sep, 0, sep.Length) != 0) continue;
             k += sep.Length;
             if (sep != " " && sep != ",") while (k < s.Length && s[k] == ' ') k++;
             if (k + 3 <= s.Length && char.IsAsciiDigit(s[k]) && char.IsAsciiDigit(s[k + 1]) && char.IsAsciiDigit(s[k + 2])
-                && (k + 3 == s.Length || !char.IsAsciiDigit(s[k + 3])) && !(k + 4 < s.Length && s[k + 3] == '.' && s[k + 4] == '.'))
+                && (k + 3 == s.Length || !char.IsAsciiDigit(s[k + 3])))
             {
-                // "1,000" is a thousands group; a space-separated group only when it is not followed by a decimal
-                // comma-list-like digit (1 000 yes; "x 2 345" is rare enough to accept).
                 next = k + 3;
                 return true;
             }
@@ -320,11 +317,11 @@ internal static class LatexTokenizer
         if (DegreeCommands.Contains(name)) { Add(tokens, TokenKind.Degree, "", start, i, ref space); return; }
         if (TextCommands.Contains(name))
         {
-            var content = ReadBraced(s, ref i);
-            var trimmed = content.Trim();
-            var kind = trimmed.Trim(',', ' ').ToLowerInvariant() is "and" or "or" or "," or "" ? TokenKind.Separator : TokenKind.Text;
-            if (trimmed.Length == 0 || trimmed == ",") kind = trimmed.Length == 0 ? TokenKind.Text : TokenKind.Separator;
-            Add(tokens, kind, trimmed, start, i, ref space);
+            var content = ReadBraced(s, ref i).Trim();
+            if (content.Length == 0) { space = true; return; }
+            // \text{ and }, \text{or}, \text{, }: words that separate answers.
+            var kind = content.Trim(',', ' ').ToLowerInvariant() is "and" or "or" or "" ? TokenKind.Separator : TokenKind.Text;
+            Add(tokens, kind, content, start, i, ref space);
             return;
         }
         if (name is "begin" or "end")

@@ -8,7 +8,8 @@ namespace Grpo.Rewards.Math;
 /// </summary>
 internal sealed class RelationComparer(AnswerComparer answers)
 {
-    const string Placeholder = "\u0001v";
+    /// <summary>A variable name no answer can contain, standing for "the unknown" of a one-variable condition.</summary>
+    public const string Placeholder = "\u0001v";
 
     public bool Compare(MathExpr gold, MathExpr pred)
     {

@@ -58,8 +58,7 @@ internal sealed class ScalarComparer(MathVerifierOptions options)
         return Round(va.Real, places) == Round(vb.Real, places) && Round(va.Imaginary, places) == Round(vb.Imaginary, places);
     }
 
-    static double Round(double x, int places) =>
-        places <= 15 ? System.Math.Round(x, places, MidpointRounding.AwayFromZero) : x;
+    static double Round(double x, int places) => System.Math.Round(x, places, MidpointRounding.AwayFromZero);
 
     /// <summary>Evaluates both at the seeded points; equal when every point where both are finite agrees.</summary>
     public static bool NumericallyEqual(MathExpr a, MathExpr b, IReadOnlyCollection<string> variables)

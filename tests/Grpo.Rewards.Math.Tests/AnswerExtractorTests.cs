@@ -43,6 +43,9 @@ public class AnswerExtractorTests
         Assert.Equal("5", Answer("Answer: 5 apples"));
         Assert.Equal("34", Answer("Final Answer: The largest $n$ is 34."));
         Assert.Equal("28 \\%", Answer("Final Answer: The final answer is $28 \\%$. I hope it is correct."));
+        Assert.Equal("5", Answer("The answer to part (a) is 5."));
+        // "answer" as a verb is not a marker: the last number decides.
+        Assert.Equal("12", Answer("To answer this, note that x is 3. Adding 9 gives 12."));
     }
 
     [Fact]
