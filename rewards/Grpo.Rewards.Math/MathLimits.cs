@@ -30,9 +30,6 @@ internal static class MathLimits
 
     [ThreadStatic] static long _remaining;
 
-    /// <summary>Work units spent since the last <see cref="Reset"/> on this thread.</summary>
-    public static long Spent => WorkBudget - _remaining;
-
     /// <summary>Starts a fresh budget for one check on this thread.</summary>
     public static void Reset() => _remaining = WorkBudget;
 
