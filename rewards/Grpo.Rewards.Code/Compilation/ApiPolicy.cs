@@ -67,6 +67,8 @@ internal static class ApiPolicy
     {
         ["System.Environment"] = ("process control and environment", ["NewLine", "TickCount", "TickCount64", "ProcessorCount"]),
         ["System.Console"] = ("console redirection", ["Write", "WriteLine", "Read", "ReadLine", "Out", "Error", "In"]),
+        // Type.Name and friends are declared on MemberInfo; an expression of type MemberInfo itself stays denied.
+        ["System.Reflection.MemberInfo"] = ("reflection", ["Name", "ToString", "Equals", "GetHashCode"]),
         ["System.Diagnostics.Debug"] = ("debugger control", ["Assert", "Fail", "Write", "WriteLine", "WriteIf", "WriteLineIf", "Print"]),
         ["System.Type"] = ("reflection",
         [
@@ -91,14 +93,15 @@ internal static class ApiPolicy
             case ITypeSymbol type:
                 return TypeViolation(type);
             case IMethodSymbol or IPropertySymbol or IFieldSymbol or IEventSymbol when symbol.ContainingType is { } owner:
-                if (TypeViolation(owner) is { } ownerViolation)
-                    return ownerViolation;
                 if (symbol is IMethodSymbol method && method.TypeArguments.Select(TypeViolation).FirstOrDefault(v => v is not null) is { } argument)
                     return argument;
-                var ownerName = FullName(owner);
+                var ownerName = FullName(owner.OriginalDefinition);
                 var name = $"{ownerName}.{symbol.Name}";
-                if (MemberAllowLists.TryGetValue(ownerName, out var allowList) && !allowList.Members.Contains(symbol.Name))
-                    return $"{name} ({allowList.Area})";
+                // An allow-list decides on its own: it also admits members a listed type inherits from a denied one.
+                if (MemberAllowLists.TryGetValue(ownerName, out var allowList))
+                    return allowList.Members.Contains(symbol.Name) ? null : $"{name} ({allowList.Area})";
+                if (TypeViolation(owner) is { } ownerViolation)
+                    return ownerViolation;
                 return DeniedMembers.TryGetValue(name, out var area) ? $"{name} ({area})" : null;
             default:
                 // Namespaces, locals, parameters, labels: their types are checked where they are used.
