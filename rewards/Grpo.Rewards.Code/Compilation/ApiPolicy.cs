@@ -29,7 +29,9 @@ internal static class ApiPolicy
         ("System.Resources", "resources"),
         ("System.Linq.Expressions", "code generation"),
         ("Microsoft.Win32", "the registry"),
-        ("KellermanSoftware.CompareNetObjects.Reports", "file system"),
+        // CompareNetObjects also has public helpers that start processes and read files, and static settings
+        // that would carry over to the next program in the same worker; tests need only its comparison API.
+        ("KellermanSoftware", "comparison library internals"),
     ];
 
     // Safe types inside denied namespaces.
@@ -42,6 +44,9 @@ internal static class ApiPolicy
         "System.Threading.Interlocked", "System.Threading.Volatile", "System.Threading.Monitor", "System.Threading.Lock",
         "System.Threading.CancellationToken",
         "System.Runtime.CompilerServices.MethodImplAttribute", "System.Runtime.CompilerServices.MethodImplOptions",
+        "KellermanSoftware.CompareNetObjects.CompareLogic", "KellermanSoftware.CompareNetObjects.ICompareLogic",
+        "KellermanSoftware.CompareNetObjects.ComparisonConfig", "KellermanSoftware.CompareNetObjects.ComparisonResult",
+        "KellermanSoftware.CompareNetObjects.Difference",
     ];
 
     static readonly string[] AllowedNamespaces = ["System.Diagnostics.CodeAnalysis", "System.Runtime.Intrinsics"];

@@ -28,15 +28,12 @@ internal static class TestBindingGuard
         if (mains.Count != 1 || model.GetDeclaredSymbol(mains[0], cancellationToken) is not { IsStatic: true } main)
             return "the test's Main is not a static method of the program; the completion must leave the prompt's method open exactly once (check its braces, comments and strings)";
 
-        foreach (var node in root.DescendantNodes(source.TestSpan).Where(n => source.TestSpan.Contains(n.Span)))
-        {
-            var bound = new List<ISymbol?> { model.GetSymbolInfo(node, cancellationToken).Symbol };
-            if (node is ExpressionSyntax expression)
-                bound.Add(model.GetTypeInfo(expression, cancellationToken).Type);
-            foreach (var symbol in bound)
-                if (symbol is not null and not INamespaceSymbol && DeclaredOutside(symbol, source.PromptSpan, source.TestSpan) is { } location)
-                    return $"the test's '{node}' binds to '{symbol.ToDisplayString()}', which the completion declares (line {location}); the test must call the prompt's method";
-        }
+        // The completion's declarations can reach the test only by name (or by new() and operators on them, which
+        // need a value of a type the completion declared, and so a name first).
+        foreach (var node in root.DescendantNodes(source.TestSpan).OfType<SimpleNameSyntax>().Where(n => source.TestSpan.Contains(n.Span)))
+            if (model.GetSymbolInfo(node, cancellationToken).Symbol is { } symbol and not INamespaceSymbol
+                && DeclaredOutside(symbol, source.PromptSpan, source.TestSpan) is { } location)
+                return $"the test's '{node}' binds to '{symbol.ToDisplayString()}', which the completion declares (line {location}); the test must call the prompt's method";
         entryType = MetadataName(main.ContainingType);
         return null;
     }
