@@ -11,7 +11,7 @@ public sealed class VerifierFixture : IDisposable
 
     public CodeVerifier Checked { get; } = new(new CodeVerifierOptions { Timeout = Timeout, Workers = 2 });
 
-    public CodeVerifier Unchecked { get; } = new(new CodeVerifierOptions { Timeout = Timeout, Workers = 1, CheckApis = false, MemoryLimitBytes = 256L << 20, OutputLimitChars = 100_000 });
+    public CodeVerifier Unchecked { get; } = new(new CodeVerifierOptions { Timeout = Timeout, Workers = 2, CheckApis = false, MemoryLimitBytes = 256L << 20, OutputLimitChars = 100_000 });
 
     public void Dispose()
     {

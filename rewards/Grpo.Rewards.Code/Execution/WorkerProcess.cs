@@ -62,7 +62,7 @@ internal sealed class WorkerProcess : IDisposable
                 throw new TimeoutException($"A code worker did not start within {StartTimeout.TotalSeconds} s. Is the machine overloaded?");
             }
             if (await ready != WorkerReply.Ready)
-                throw new InvalidOperationException($"A code worker failed to start ({process.StartInfo.FileName} {string.Join(' ', process.StartInfo.ArgumentList)}): {worker.StderrSummary()}");
+                throw new InvalidOperationException($"A code worker failed to start ({process.StartInfo.FileName} {string.Join(' ', process.StartInfo.ArgumentList)}): {worker.ExitDescription()}");
             return worker;
         }
         catch
@@ -130,12 +130,15 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
-    /// <summary>Why the process ended: its exit code and the first thing the runtime printed (say, "Stack overflow.").</summary>
-    public string DeathReason()
+    /// <summary>Why the process ended mid-program, for the completion's reason.</summary>
+    public string DeathReason() => "the program ended the worker process " + ExitDescription();
+
+    // The exit code and the first thing the runtime printed (say, "Stack overflow."), once the process is gone.
+    string ExitDescription()
     {
         Kill();
         var stderr = StderrSummary();
-        return $"the program ended the worker process (exit code {_process.ExitCode}){(stderr.Length > 0 ? ": " + stderr : "")}";
+        return $"(exit code {_process.ExitCode}){(stderr.Length > 0 ? ": " + stderr : "")}";
     }
 
     string StderrSummary()
