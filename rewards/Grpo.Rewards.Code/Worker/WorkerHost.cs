@@ -19,7 +19,7 @@ internal static class WorkerHost
     const int MaxMessageChars = 500;
 
     /// <summary>The assembly's entry point; it only ever runs as a worker that the pool starts.</summary>
-    /// <param name="args">The worker flag, then the path of the CompareNetObjects assembly to load for each program.</param>
+    /// <param name="args">The worker flag, then the path of the CompareNetObjects assembly, loaded from there if the runtime does not find it beside this one.</param>
     static int Main(string[] args)
     {
         if (args is not [WorkerArgument, var compareNetObjectsPath])
