@@ -54,7 +54,7 @@ public sealed class VerifyCodeCliTests : IDisposable
         Assert.False(File.Exists(output));
     }
 
-    // dotnet grpo.dll ARGS, from the CLI's own output folder.
+    // dotnet Grpo.Cli.dll ARGS, from the CLI's own output folder.
     static async Task<int> RunCliAsync(params string[] args)
     {
         var cli = typeof(VerifyCodeCliTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "GrpoCliAssembly").Value!;
