@@ -151,6 +151,7 @@ public sealed class RewardRunner
         }
         catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
+            timeout.Cancel(); // the wait may time out a moment before the token does: tell the reward to stop now
             return (NotApplicable(), new(reward.Name, RewardFailureKind.Timeout, $"did not finish within {Timeout.TotalSeconds:0.###} s"));
         }
         catch (Exception e)

@@ -18,6 +18,11 @@ namespace Grpo.Training;
 /// policy-gradient updates on the trainable weights (the LoRA adapter, or all weights when there is none), with a
 /// KL penalty to the reference (the same model with its adapter switched off) when β &gt; 0.
 /// </summary>
+/// <remarks>
+/// Deterministic by <see cref="GrpoOptions.Seed"/> on one machine: the data order, the sampler's generator and
+/// TorchSharp's process-wide generator (adapter dropout) are seeded, saved in checkpoints and restored on resume. Other
+/// code drawing from the process-wide generator while training runs breaks that determinism.
+/// </remarks>
 /// <example>
 /// <code>
 /// var model = Checkpoint.Load("Qwen2.5-0.5B-Instruct");

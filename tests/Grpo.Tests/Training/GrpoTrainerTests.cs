@@ -9,7 +9,15 @@ using static TorchSharp.torch;
 
 namespace Grpo.Tests.Training;
 
+/// <summary>
+/// Tests that depend on TorchSharp's process-wide random generator (adapter initialisation, dropout) run alone, so
+/// that no test running beside them draws from it.
+/// </summary>
+[CollectionDefinition(nameof(GlobalRandomState), DisableParallelization = true)]
+public sealed class GlobalRandomState;
+
 /// <summary>The whole loop on the tiny model: it learns, it resumes exactly, it stops cleanly on bad input.</summary>
+[Collection(nameof(GlobalRandomState))]
 public class GrpoTrainerTests
 {
     /// <summary>A toy verifiable task: the share of completion tokens that are lowercase ASCII letters (about 10% by chance).</summary>
