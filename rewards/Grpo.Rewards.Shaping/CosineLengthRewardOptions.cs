@@ -7,10 +7,10 @@ namespace Grpo.Rewards.Shaping;
 public sealed class CosineLengthRewardOptions
 {
     /// <summary>
-    /// The name of the reward whose score says whether the answer is correct (the maths reward). Default "math".
+    /// The name of the reward whose score says whether the answer is correct (the maths reward, <c>MathAnswerReward</c>, is named "math_answer"). Default "math_answer".
     /// It must be among the rewards given to the <see cref="RewardRunner"/>.
     /// </summary>
-    public string CorrectnessReward { get; init; } = "math";
+    public string CorrectnessReward { get; init; } = "math_answer";
 
     /// <summary>
     /// A correctness score at or above this counts as correct, below it as wrong. Default 0.5: the maths reward

@@ -42,7 +42,7 @@ public class CosineLengthRewardTests
     public void Missing_dependency_score_says_how_to_fix()
     {
         var e = Assert.Throws<InvalidOperationException>(() => Reward.Score(Inputs.Tokens(3)));
-        Assert.Contains("'math'", e.Message);
+        Assert.Contains("'math_answer'", e.Message);
         Assert.Contains("RewardRunner", e.Message);
     }
 
@@ -90,6 +90,6 @@ public class CosineLengthRewardTests
     public void Runner_refuses_cosine_without_its_correctness_reward()
     {
         var e = Assert.Throws<ArgumentException>(() => new RewardRunner([new CosineLengthReward()]));
-        Assert.Contains("'math'", e.Message);
+        Assert.Contains("'math_answer'", e.Message);
     }
 }

@@ -12,6 +12,6 @@ static class Inputs
     public static RewardInput Tokens(params int[] ids) =>
         RewardInput.FromText("prompt", string.Concat(ids.Select(id => $"<{id}>")), completionIds: ids);
 
-    public static RewardInput WithCorrectness(RewardInput input, double score, string reward = "math") =>
+    public static RewardInput WithCorrectness(RewardInput input, double score, string reward = "math_answer") =>
         input with { PriorScores = new Dictionary<string, double> { [reward] = score } };
 }

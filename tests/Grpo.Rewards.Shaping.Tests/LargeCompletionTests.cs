@@ -61,7 +61,7 @@ public class LargeCompletionTests
         Assert.Equal(Length, text.Length);
         var input = new RewardInput("prompt", text, Ids, new Dictionary<string, System.Text.Json.JsonElement>())
         {
-            PriorScores = new Dictionary<string, double> { ["math"] = 1.0 },
+            PriorScores = new Dictionary<string, double> { ["math_answer"] = 1.0 },
         };
         var scores = await Create(reward).ScoreAsync([input], CancellationToken.None).WaitAsync(HangGuard);
         Assert.Equal(expected, Assert.Single(scores), 12);
