@@ -37,18 +37,16 @@ static class EvalCommand
             model, adapter, data, reward, k, samples, temperature, maxNewTokens, seed, output,
         };
         prompt.AddTo(command);
-        command.Validators.Add(result =>
-        {
-            int kValue = result.GetValue(k), n = result.GetValue(samples) ?? kValue;
-            if (kValue < 1) result.AddError($"--k must be at least 1 (got {kValue}).");
-            else if (n != 0 && n < kValue) result.AddError($"--samples must be at least --k ({kValue}) for pass@{kValue}, or 0 for greedy only (got {n}).");
-            if (!(result.GetValue(temperature) > 0)) result.AddError("--temperature must be above 0; greedy accuracy is always reported.");
-            if (result.GetValue(maxNewTokens) < 1) result.AddError("--max-new-tokens must be at least 1.");
-        });
         command.SetAction((parse, cancellationToken) => CommandErrors.RunAsync("eval", parse.InvocationConfiguration.Error, () =>
         {
-            int kValue = parse.GetValue(k);
-            var settings = new Settings(parse.GetValue(reward)!, kValue, parse.GetValue(samples) ?? kValue,
+            // Checked here rather than in a validator: validators see options' defaults as unset.
+            int kValue = parse.GetValue(k), n = parse.GetValue(samples) ?? kValue;
+            if (kValue < 1) throw new ArgumentException($"--k must be at least 1 (got {kValue}).");
+            if (n != 0 && n < kValue) throw new ArgumentException($"--samples must be at least --k ({kValue}) for pass@{kValue}, or 0 for greedy only (got {n}).");
+            if (!(parse.GetValue(temperature) > 0) || double.IsInfinity(parse.GetValue(temperature)))
+                throw new ArgumentException("--temperature must be above 0; greedy accuracy is always reported besides.");
+            if (parse.GetValue(maxNewTokens) < 1) throw new ArgumentException("--max-new-tokens must be at least 1.");
+            var settings = new Settings(parse.GetValue(reward)!, kValue, n,
                 new SamplingOptions { Temperature = parse.GetValue(temperature), MaxNewTokens = parse.GetValue(maxNewTokens), Seed = parse.GetValue(seed) });
             return RunAsync(parse.GetValue(model)!, parse.GetValue(adapter), parse.GetValue(data)!, settings, parse.GetValue(output), prompt, parse, cancellationToken);
         }));

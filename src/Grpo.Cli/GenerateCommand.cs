@@ -35,13 +35,14 @@ static class GenerateCommand
         {
             if ((result.GetValue(promptText) is null) == (result.GetValue(input) is null))
                 result.AddError("Give exactly one of --prompt TEXT or --input FILE.jsonl.");
-            if (result.GetValue(maxNewTokens) < 1) result.AddError("--max-new-tokens must be at least 1.");
-            if (!(result.GetValue(temperature) >= 0) || double.IsInfinity(result.GetValue(temperature))) result.AddError("--temperature must be 0 (greedy) or above.");
-            if (!(result.GetValue(topP) is > 0 and <= 1)) result.AddError("--top-p must lie in (0, 1].");
         });
         command.SetAction((parse, cancellationToken) => CommandErrors.RunAsync("generate", parse.InvocationConfiguration.Error, async () =>
         {
+            // Checked here rather than in a validator: validators see options' defaults as unset.
             double t = parse.GetValue(temperature);
+            if (parse.GetValue(maxNewTokens) < 1) throw new ArgumentException("--max-new-tokens must be at least 1.");
+            if (!(t >= 0) || double.IsInfinity(t)) throw new ArgumentException("--temperature must be 0 (greedy) or above.");
+            if (parse.GetValue(topP) is not (> 0 and <= 1)) throw new ArgumentException("--top-p must lie in (0, 1]; 1 turns nucleus sampling off.");
             var sampling = new SamplingOptions
             {
                 // Greedy is top-k 1; the temperature then no longer matters, but must stay valid.

@@ -147,9 +147,9 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public async Task BadOptionValuesAreRefusedWithTheFix()
     {
-        var (exitCode, _, error) = await Cli.RunAsync(Train("--group-size", "1"));
+        var (exitCode, _, error) = await Cli.RunAsync(Train("--beta", "-1"));
         Assert.Equal(1, exitCode);
-        Assert.Contains("NumGenerations = 1 is out of range", error);
+        Assert.Contains("Beta = -1 is out of range", error);
 
         (exitCode, _, error) = await Cli.RunAsync(Train("--reward", "maths"));
         Assert.NotEqual(0, exitCode);
