@@ -96,8 +96,6 @@ static class TrainCommand
         bool chat = prompt.UseChat(parse, folder);
         if (chat) folder.FormatPrompt("", chat);   // fails now, not at step 1, when --chat meets a folder without a template
 
-        Directory.CreateDirectory(outputDir);
-        run.Save(outputDir);
         using var trainer = new GrpoTrainer(folder.Model, folder.Tokenizer, rewards.Functions, run.Options, folder.Lora)
         {
             ChatFormat = chat ? folder.ChatFormat : null,
@@ -110,6 +108,9 @@ static class TrainCommand
             trainer.ResumeFrom(checkpoint);
             await stdout.WriteLineAsync($"resuming from {checkpoint} (step {trainer.Step})");
         }
+        // Recorded only once the trainer accepted everything, so a refused start leaves no run behind.
+        Directory.CreateDirectory(outputDir);
+        run.Save(outputDir);
         await stdout.WriteLineAsync($"training {(folder.Lora is { } l ? $"a LoRA adapter (r {l.Options.Rank}, alpha {l.Options.Alpha}, {l.TrainableParameterCount:N0} weights)" : "every weight")} " +
             $"on {problems.Count} problems with rewards {string.Join(", ", run.Rewards)}; output in {outputDir}");
 

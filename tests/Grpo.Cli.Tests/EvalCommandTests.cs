@@ -91,13 +91,13 @@ public sealed class EvalCommandTests : IDisposable
         Assert.NotEqual(0, exitCode);
         Assert.Contains("--samples must be at least --k (4)", error);
 
-        File.AppendAllLines(_data, ["""{"question": "No gold here", "answer": "no number at all"}"""]);
-        (exitCode, _, error) = await Cli.RunAsync(Eval());
-        Assert.Equal(1, exitCode);
-        Assert.Contains($"{_data} row 5: no final answer can be read", error);
-
         (exitCode, _, error) = await Cli.RunAsync("eval", "--model", Path.Combine(_directory, "missing"), "--data", _data);
         Assert.Equal(1, exitCode);
         Assert.Contains("does not exist", error);
+
+        File.AppendAllLines(_data, ["""{"question": "No gold here", "answer": "  "}"""]);
+        (exitCode, _, error) = await Cli.RunAsync(Eval());
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"{_data} row 5 has no \"answer\"", error);
     }
 }
