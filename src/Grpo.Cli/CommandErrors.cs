@@ -1,0 +1,34 @@
+using System.Text.Json;
+using Grpo.Training;
+
+namespace Grpo.Cli;
+
+/// <summary>
+/// Turns the failures a command can expect (missing files, bad data, bad option values, a diverged run, Ctrl+C) into one
+/// line on stderr and a non-zero exit code, instead of a stack trace. Anything else is a bug and still surfaces.
+/// </summary>
+static class CommandErrors
+{
+    /// <summary>Exit code of a run stopped by Ctrl+C (128 + SIGINT, as shells report it).</summary>
+    public const int Cancelled = 130;
+
+    public static async Task<int> RunAsync(string command, TextWriter error, Func<Task<int>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (OperationCanceledException)
+        {
+            await error.WriteLineAsync($"grpo {command}: cancelled.");
+            return Cancelled;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or JsonException
+                                       or ArgumentException or InvalidOperationException or GrpoTrainingException)
+        {
+            // One line: ArgumentOutOfRangeException puts "Actual value was ..." on a second one.
+            await error.WriteLineAsync($"grpo {command}: {e.Message.Split('\n')[0].Trim()}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using Grpo.Lora;
+using Grpo.Modeling;
+using Grpo.Tokenization;
+
+namespace Grpo.Cli;
+
+/// <summary>
+/// A Hugging Face model folder opened for the commands: the model, its tokenizer, its end-of-sequence ids and its
+/// chat template (when the folder has one), plus an optional LoRA adapter on top. One loader, so that train, eval and
+/// generate read a folder, and fail on a bad one, in exactly the same way.
+/// </summary>
+sealed class ModelFolder : IDisposable
+{
+    ModelFolder(string path, CausalLM model, HfTokenizer tokenizer, IReadOnlyList<int> eosTokenIds, IChatFormatter? chatFormat)
+    {
+        Path = path;
+        Model = model;
+        Tokenizer = tokenizer;
+        EosTokenIds = eosTokenIds;
+        ChatFormat = chatFormat;
+    }
+
+    /// <summary>The folder's full path; recorded as the base of adapters trained on it.</summary>
+    public string Path { get; }
+    public CausalLM Model { get; }
+    public HfTokenizer Tokenizer { get; }
+    /// <summary>generation_config.json's eos_token_id together with tokenizer_config.json's eos_token.</summary>
+    public IReadOnlyList<int> EosTokenIds { get; }
+    /// <summary>The formatter of tokenizer_config.json's chat template; null when the folder has no template.</summary>
+    public IChatFormatter? ChatFormat { get; }
+    /// <summary>The adapter loaded or applied on the model, if any.</summary>
+    public LoraModel? Lora { get; private set; }
+
+    /// <summary>Loads everything a command needs from <paramref name="directory"/>, or throws a message that says what is missing.</summary>
+    public static ModelFolder Open(string directory)
+    {
+        var path = System.IO.Path.GetFullPath(directory);
+        if (!Directory.Exists(path))
+            throw new DirectoryNotFoundException($"Model folder '{path}' does not exist. Pass --model a Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json).");
+        foreach (var file in new[] { Checkpoint.ConfigFileName, "tokenizer.json" })
+            if (!File.Exists(System.IO.Path.Combine(path, file)))
+                throw new InvalidDataException($"'{path}' is not a model folder: it has no {file}. Pass --model a Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json).");
+
+        var tokenizer = HfTokenizer.FromDirectory(path);
+        var eos = EosTokens.FromDirectory(path, tokenizer).ToList();
+        var tokenizerConfig = System.IO.Path.Combine(path, TokenizerConfig.FileName);
+        var chatFormat = File.Exists(tokenizerConfig) && TokenizerConfig.FromFile(tokenizerConfig).ChatTemplate is not null
+            ? ChatFormats.FromTokenizerConfig(TokenizerConfig.FromFile(tokenizerConfig))
+            : null;
+        var model = Checkpoint.Load(path);
+        try
+        {
+            model.EnsureFits(tokenizer);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return new ModelFolder(path, model, tokenizer, eos, chatFormat);
+    }
+
+    /// <summary>
+    /// Puts the adapter saved in <paramref name="adapterDirectory"/> on the model. An adapter whose recorded base is a
+    /// folder other than this one is refused: same shapes with other weights would compute silently wrong outputs.
+    /// A hub id as base (an adapter trained elsewhere) cannot be compared with a folder, so only its shapes are checked.
+    /// </summary>
+    public void LoadAdapter(string adapterDirectory)
+    {
+        var adapter = System.IO.Path.GetFullPath(adapterDirectory);
+        if (!Directory.Exists(adapter))
+            throw new DirectoryNotFoundException($"Adapter folder '{adapter}' does not exist. Pass --adapter the folder 'grpo train' wrote (adapter_config.json, adapter_model.safetensors).");
+        var recordedBase = PeftAdapterConfig.Read(adapter).BaseModelNameOrPath;
+        if (recordedBase is not null && System.IO.Path.IsPathRooted(recordedBase)
+            && System.IO.Path.GetFullPath(recordedBase).TrimEnd(System.IO.Path.DirectorySeparatorChar) != Path.TrimEnd(System.IO.Path.DirectorySeparatorChar))
+            throw new InvalidOperationException(
+                $"The adapter in '{adapter}' was trained on '{recordedBase}', not on '{Path}'. Pass --model '{recordedBase}', " +
+                "or, if this folder is a copy of that checkpoint, set base_model_name_or_path in its adapter_config.json to this folder.");
+        Lora = LoraModel.Load(Model, adapter);
+    }
+
+    /// <summary>Puts a fresh adapter on the model for training.</summary>
+    public void ApplyAdapter(LoraOptions options) => Lora = LoraModel.Apply(Model, options, Path);
+
+    /// <summary>
+    /// The text the model is prompted with: <paramref name="userText"/> in the chat template (after an optional system
+    /// message) when <paramref name="chat"/> is on, else the text as it is.
+    /// </summary>
+    public string FormatPrompt(string userText, bool chat, string? systemPrompt = null)
+    {
+        if (!chat) return userText;
+        if (ChatFormat is null)
+            throw new InvalidDataException($"'{Path}' has no chat template in {TokenizerConfig.FileName}; leave out --chat (or pass --no-chat) to prompt with the raw text.");
+        List<ChatMessage> messages = systemPrompt is null ? [] : [new ChatMessage("system", systemPrompt)];
+        messages.Add(new ChatMessage("user", userText));
+        return ChatFormat.Format(messages, addGenerationPrompt: true);
+    }
+
+    public void Dispose() => Model.Dispose();
+}

@@ -1,0 +1,165 @@
+using System.CommandLine;
+using System.Globalization;
+using Grpo.Data;
+using Grpo.Lora;
+using Grpo.Modeling;
+using Grpo.Training;
+
+namespace Grpo.Cli;
+
+/// <summary>
+/// <c>grpo train --model DIR --data FILE.jsonl</c>: GRPO on a JSONL set with rewards chosen by name, a LoRA adapter
+/// (or every weight with <c>--full</c>), one line of metrics per step, checkpoints and the final adapter in the
+/// output folder. <c>--resume</c> continues a stopped run from its newest checkpoint; Ctrl+C stops between
+/// checkpoints without damaging them.
+/// </summary>
+static class TrainCommand
+{
+    static readonly LoraOptions LoraDefaults = new();
+
+    public static Command Create()
+    {
+        var model = new Option<DirectoryInfo>("--model") { Description = "Hugging Face model folder (config.json, model.safetensors, tokenizer.json).", Required = true };
+        var data = new Option<FileInfo>("--data") { Description = "Training JSONL: one problem per line, e.g. GSM8K's {\"question\", \"answer\"}.", Required = true };
+        var config = new Option<FileInfo?>("--config") { Description = "JSON file of GrpoOptions fields (e.g. {\"MaxSteps\": 200, \"LearningRate\": 1e-5}); options given here win over it." };
+        var output = new Option<DirectoryInfo?>("--output") { Description = $"Folder for checkpoints, metrics.jsonl and the adapter. [default: {new GrpoOptions().OutputDir}, or the --config file's OutputDir]" };
+        var rewards = new Option<string[]>("--reward")
+        {
+            Description = $"Reward function, repeatable: {RewardCatalog.Help} [default: math]",
+            HelpName = "name",
+        };
+        rewards.AcceptOnlyFromAmong([.. RewardCatalog.Names]);
+        var loraRank = new Option<int?>("--lora-rank") { Description = $"LoRA rank r. [default: {LoraDefaults.Rank}]" };
+        var loraAlpha = new Option<double?>("--lora-alpha") { Description = $"LoRA alpha; updates are scaled by alpha / r. [default: {LoraDefaults.Alpha}]" };
+        var full = new Option<bool>("--full") { Description = "Train every weight instead of a LoRA adapter (with --beta > 0 a frozen copy of the model is the KL reference)." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in the output folder from its newest checkpoint, with its saved settings (options given here still win)." };
+        var prompt = new PromptOptions();
+
+        var command = new Command("train", "Fine-tune a model with GRPO on a JSONL set, scored by verifiable rewards.")
+        {
+            model, data, config, output, rewards, loraRank, loraAlpha, full, resume,
+        };
+        prompt.AddTo(command);
+        foreach (var (option, _) in GrpoOptionsBinding.Settings)
+            command.Options.Add(option);
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(full) && (result.GetResult(loraRank) is not null || result.GetResult(loraAlpha) is not null))
+                result.AddError("--full trains every weight; leave out --lora-rank and --lora-alpha, or leave out --full.");
+        });
+
+        command.SetAction((parse, cancellationToken) => CommandErrors.RunAsync("train", parse.InvocationConfiguration.Error, async () =>
+        {
+            var outputDir = Path.GetFullPath((parse.GetValue(output)?.FullName)
+                ?? (parse.GetValue(config) is { } c ? GrpoOptionsBinding.Load(c.FullName).OutputDir : new GrpoOptions().OutputDir));
+            var saved = parse.GetValue(resume) ? TrainRun.Load(outputDir) : null;
+
+            // Settings, weakest first: GrpoOptions' defaults or the resumed run's, the --config file, the options given.
+            var options = parse.GetValue(config) is { } configFile ? GrpoOptionsBinding.Load(configFile.FullName) : saved?.Options ?? new GrpoOptions();
+            foreach (var (_, apply) in GrpoOptionsBinding.Settings)
+                options = apply(options, parse);
+            options = options with { OutputDir = outputDir };
+            options.Validate();
+
+            LoraOptions? lora = parse.GetValue(full) ? null : (saved is null ? LoraDefaults : saved.Lora ?? LoraDefaults);
+            if (lora is not null)
+            {
+                lora = lora with { Rank = parse.GetValue(loraRank) ?? lora.Rank, Alpha = parse.GetValue(loraAlpha) ?? lora.Alpha };
+                lora.Validate();
+            }
+            var rewardNames = parse.GetValue(rewards) is { Length: > 0 } named ? named : saved?.Rewards.ToArray() ?? ["math"];
+            var run = new TrainRun(options, rewardNames, lora, parse.GetValue(model)!.FullName, parse.GetValue(data)!.FullName);
+            return await RunAsync(run, saved is not null, prompt, parse, parse.InvocationConfiguration.Output, cancellationToken);
+        }));
+        return command;
+    }
+
+    static async Task<int> RunAsync(TrainRun run, bool resume, PromptOptions prompt, ParseResult parse, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        var outputDir = run.Options.OutputDir;
+        string? checkpoint = null;
+        if (resume)
+            checkpoint = TrainingCheckpoint.Latest(outputDir)
+                ?? throw new InvalidDataException($"--resume: '{outputDir}' has no complete checkpoint-N folder yet; delete the folder and start again without --resume.");
+        else if (TrainRun.RunMarker(outputDir) is { } marker)
+            throw new InvalidOperationException($"Output folder '{outputDir}' already holds a run ({marker}). Pass --resume to continue it, or choose another --output.");
+
+        // Everything that can be refused is checked before the model loads.
+        var problems = JsonlDataset.Load(run.Data, prompt.PromptField(parse));
+        using var rewards = new RewardCatalog(run.Rewards, run.Options.MaxCompletionLength);
+        RewardCatalog.CheckRows(problems, run.Rewards, run.Data);
+        run.Options.ResolveRewardWeights(run.Rewards.Count);
+
+        using var folder = ModelFolder.Open(run.Model);
+        if (run.Lora is not null) folder.ApplyAdapter(run.Lora);
+        using var reference = run.Lora is null && run.Options.Beta > 0 ? FrozenCopy.Of(folder.Model, () => Checkpoint.Load(folder.Path)) : null;
+        bool chat = prompt.UseChat(parse, folder);
+        if (chat) folder.FormatPrompt("", chat);   // fails now, not at step 1, when --chat meets a folder without a template
+
+        using var trainer = new GrpoTrainer(folder.Model, folder.Tokenizer, rewards.Functions, run.Options, folder.Lora)
+        {
+            ChatFormat = chat ? folder.ChatFormat : null,
+            SystemPrompt = prompt.SystemPrompt(parse),
+            Reference = reference,
+            OnStep = metrics => stdout.WriteLine(FormatStep(metrics)),
+        };
+        if (checkpoint is not null)
+        {
+            trainer.ResumeFrom(checkpoint);
+            await stdout.WriteLineAsync($"resuming from {checkpoint} (step {trainer.Step})");
+        }
+        // Recorded only once the trainer accepted everything, so a refused start leaves no run behind.
+        Directory.CreateDirectory(outputDir);
+        run.Save(outputDir);
+        await stdout.WriteLineAsync($"training {(folder.Lora is { } l ? $"a LoRA adapter (r {l.Options.Rank}, alpha {l.Options.Alpha}, {l.TrainableParameterCount:N0} weights)" : "every weight")} " +
+            $"on {problems.Count} problems with rewards {string.Join(", ", run.Rewards)}; output in {outputDir}");
+
+        try
+        {
+            await trainer.TrainAsync(problems, null, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            var newest = TrainingCheckpoint.Latest(outputDir);
+            await parse.InvocationConfiguration.Error.WriteLineAsync(newest is null
+                ? "grpo train: cancelled before the first checkpoint; nothing to resume. Use --save-steps to checkpoint more often."
+                : $"grpo train: cancelled; the newest checkpoint {newest} is intact. Continue with --resume.");
+            return CommandErrors.Cancelled;
+        }
+        SaveResult(folder, outputDir);
+        await stdout.WriteLineAsync(folder.Lora is null ? $"saved the model to {outputDir}" : $"saved the adapter to {outputDir}");
+        return 0;
+    }
+
+    /// <summary>
+    /// Writes the adapter (PEFT layout), or with --full the model and its tokenizer files, into the output folder.
+    /// Files are written to a temporary folder first and moved in with the config last, so a config file there
+    /// always means the weights beside it are complete.
+    /// </summary>
+    static void SaveResult(ModelFolder folder, string outputDir)
+    {
+        var temp = Path.Combine(outputDir, ".final.tmp");
+        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        string last;
+        if (folder.Lora is { } lora)
+        {
+            lora.Save(temp);
+            last = PeftAdapterConfig.FileName;
+        }
+        else
+        {
+            Checkpoint.Save(folder.Model, temp);
+            foreach (var file in Directory.EnumerateFiles(folder.Path).Where(f => Path.GetFileName(f).StartsWith("tokenizer", StringComparison.Ordinal)))
+                File.Copy(file, Path.Combine(temp, Path.GetFileName(file)));
+            last = Checkpoint.ConfigFileName;
+        }
+        foreach (var file in Directory.EnumerateFiles(temp).OrderBy(f => Path.GetFileName(f) == last))
+            File.Move(file, Path.Combine(outputDir, Path.GetFileName(file)), overwrite: true);
+        Directory.Delete(temp);
+    }
+
+    /// <summary>One line per step: what a user watches to see whether the run learns.</summary>
+    internal static string FormatStep(GrpoStepMetrics m) => string.Create(CultureInfo.InvariantCulture,
+        $"step {m.Step}/{m.TotalSteps}  reward {m.Reward:0.000} ± {m.RewardStd:0.000}  kl {(m.Kl is { } kl ? kl.ToString("0.0000", CultureInfo.InvariantCulture) : "-")}  " +
+        $"length {m.MeanCompletionLength:0.0}  {m.SamplingTokensPerSecond:0} tok/s  {m.StepSeconds:0.0} s");
+}

@@ -1,0 +1,167 @@
+using System.Text.Json;
+using Grpo.Training;
+
+namespace Grpo.Cli.Tests;
+
+/// <summary><c>grpo train</c> on a tiny model: a short run, its refusal to overwrite, resuming, config files and bad input.</summary>
+public sealed class TrainCommandTests : IDisposable
+{
+    readonly string _directory = Directory.CreateTempSubdirectory("grpo-cli-train-").FullName;
+    readonly string _model;
+    readonly string _data;
+    string Output => Path.Combine(_directory, "run");
+
+    public TrainCommandTests()
+    {
+        _model = TinyModelFolder.Create(Path.Combine(_directory, "model"));
+        _data = Path.Combine(_directory, "train.jsonl");
+        File.WriteAllLines(_data,
+        [
+            """{"question": "What is 2 + 3?", "answer": "2 + 3 = 5\n#### 5"}""",
+            """{"question": "What is 4 * 2?", "answer": "#### 8"}""",
+            """{"question": "Half of 1?", "answer": "\\boxed{\\frac{1}{2}}"}""",
+        ]);
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    // Small enough to take well under a second a step on the tiny model.
+    string[] Train(params string[] extra) =>
+        ["train", "--model", _model, "--data", _data, "--output", Output, "--group-size", "2", "--prompts-per-step", "2",
+         "--max-completion-length", "4", "--learning-rate", "1e-3", .. extra];
+
+    static int MetricLines(string output) => File.ReadAllLines(Path.Combine(output, "metrics.jsonl")).Length;
+
+    [Fact]
+    public async Task TrainsSavesTheAdapterRefusesToOverwriteAndResumes()
+    {
+        var (exitCode, stdout, error) = await Cli.RunAsync(Train("--steps", "2"));
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("step 1/2", stdout);
+        Assert.Contains("step 2/2", stdout);
+        Assert.Matches(@"step 2/2  reward \d\.\d{3} ± \d\.\d{3}  kl -  length \d+\.\d  \d+ tok/s", stdout);
+        Assert.Equal(2, MetricLines(Output));
+        Assert.True(File.Exists(Path.Combine(Output, "adapter_config.json")));
+        Assert.True(File.Exists(Path.Combine(Output, "adapter_model.safetensors")));
+        Assert.Equal(Path.Combine(Output, "checkpoint-2"), TrainingCheckpoint.Latest(Output));
+        Assert.False(Directory.Exists(Path.Combine(Output, ".final.tmp")));
+        using (var adapterConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(Output, "adapter_config.json"))))
+            Assert.Equal(_model, adapterConfig.RootElement.GetProperty("base_model_name_or_path").GetString());
+
+        (exitCode, _, error) = await Cli.RunAsync(Train("--steps", "2"));
+        Assert.Equal(1, exitCode);
+        Assert.Contains("already holds a run", error);
+        Assert.Contains("--resume", error);
+        Assert.Equal(2, MetricLines(Output));
+
+        // The saved run supplies the settings; only the new length is given.
+        (exitCode, stdout, error) = await Cli.RunAsync("train", "--model", _model, "--data", _data, "--output", Output, "--resume", "--steps", "3");
+        Assert.True(exitCode == 0, error);
+        Assert.Contains($"resuming from {Path.Combine(Output, "checkpoint-2")} (step 2)", stdout);
+        Assert.DoesNotContain("step 2/3", stdout);
+        Assert.Contains("step 3/3", stdout);
+        Assert.Equal(3, MetricLines(Output));
+        Assert.Equal(Path.Combine(Output, "checkpoint-3"), TrainingCheckpoint.Latest(Output));
+    }
+
+    [Fact]
+    public async Task CtrlCStopsAfterACheckpointThatResumeContinues()
+    {
+        // Cancel as the first step's line is printed, as Ctrl+C during step 2 would.
+        using var cancel = new CancellationTokenSource();
+        var output = new CancelOnLine("step 1/", cancel);
+        var (exitCode, _, error) = await Cli.RunAsync(Train("--steps", "3", "--save-steps", "1"), output, cancel.Token);
+
+        Assert.Equal(130, exitCode);
+        Assert.Contains("cancelled", error);
+        Assert.Contains("checkpoint-1", error);
+        Assert.Equal(Path.Combine(Output, "checkpoint-1"), TrainingCheckpoint.Latest(Output));
+        Assert.False(File.Exists(Path.Combine(Output, "adapter_config.json")));
+
+        (exitCode, var stdout, error) = await Cli.RunAsync(Train("--steps", "3", "--save-steps", "1", "--resume"));
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("step 3/3", stdout);
+        Assert.True(File.Exists(Path.Combine(Output, "adapter_config.json")));
+    }
+
+    sealed class CancelOnLine(string text, CancellationTokenSource cancel) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value?.StartsWith(text, StringComparison.Ordinal) == true) cancel.Cancel();
+        }
+    }
+
+    [Fact]
+    public async Task AConfigFileSetsOptionsAndTheCommandLineWins()
+    {
+        var config = Path.Combine(_directory, "config.json");
+        File.WriteAllText(config, """{ "maxsteps": 5, "NumGenerations": 2, "PromptsPerStep": 2, "MaxCompletionLength": 3, "LossType": "DrGrpo", "Beta": 0.01 }""");
+
+        var (exitCode, stdout, error) = await Cli.RunAsync("train", "--model", _model, "--data", _data, "--output", Output, "--config", config, "--steps", "1");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("step 1/1", stdout);
+        Assert.Matches(@"kl \d\.\d{4}", stdout);
+        using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(Output, "grpo_run.json")));
+        var options = run.RootElement.GetProperty("Options");
+        Assert.Equal(1, options.GetProperty("MaxSteps").GetInt32());
+        Assert.Equal(3, options.GetProperty("MaxCompletionLength").GetInt32());
+        Assert.Equal("DrGrpo", options.GetProperty("LossType").GetString());
+        Assert.Equal(0.01, options.GetProperty("Beta").GetDouble());
+    }
+
+    [Fact]
+    public async Task AMisspelledConfigFieldIsRefusedByName()
+    {
+        var config = Path.Combine(_directory, "config.json");
+        File.WriteAllText(config, """{ "MaxStep": 5 }""");
+        var (exitCode, _, error) = await Cli.RunAsync("train", "--model", _model, "--data", _data, "--output", Output, "--config", config);
+        Assert.Equal(1, exitCode);
+        Assert.Contains("MaxStep", error);
+        Assert.Contains(config, error);
+    }
+
+    [Fact]
+    public async Task ARowWithoutAnAnswerStopsTheRunBeforeAnythingIsWritten()
+    {
+        File.AppendAllLines(_data, ["""{"question": "What is 1 + 1?"}"""]);
+        var (exitCode, _, error) = await Cli.RunAsync(Train("--steps", "1"));
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"{_data} row 4 has no \"answer\"", error);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.False(Directory.Exists(Output));
+    }
+
+    [Fact]
+    public async Task AFolderThatIsNotAModelIsNamed()
+    {
+        var notAModel = Directory.CreateDirectory(Path.Combine(_directory, "empty")).FullName;
+        var (exitCode, _, error) = await Cli.RunAsync("train", "--model", notAModel, "--data", _data, "--output", Output);
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"'{notAModel}' is not a model folder: it has no config.json", error);
+    }
+
+    [Fact]
+    public async Task BadOptionValuesAreRefusedWithTheFix()
+    {
+        var (exitCode, _, error) = await Cli.RunAsync(Train("--beta", "-1"));
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Beta = -1 is out of range", error);
+
+        (exitCode, _, error) = await Cli.RunAsync(Train("--reward", "maths"));
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("maths", error);
+
+        (exitCode, _, error) = await Cli.RunAsync(Train("--full", "--lora-rank", "4"));
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("--full trains every weight", error);
+
+        (exitCode, _, error) = await Cli.RunAsync(Train("--resume"));
+        Assert.Equal(1, exitCode);
+        Assert.Contains("holds no run", error);
+        Assert.False(Directory.Exists(Output));
+    }
+}
