@@ -96,7 +96,7 @@ static class TrainCommand
         bool chat = prompt.UseChat(parse, folder);
         if (chat) folder.FormatPrompt("", chat);   // fails now, not at step 1, when --chat meets a folder without a template
 
-        using var trainer = new GrpoTrainer(folder.Model, folder.Tokenizer, rewards.Functions, run.Options, folder.Lora)
+        using var trainer = new GrpoTrainer(folder.Model, folder.Tokenizer, rewards.Functions, run.Options, folder.Lora, eosTokenIds: folder.EosTokenIds)
         {
             ChatFormat = chat ? folder.ChatFormat : null,
             SystemPrompt = prompt.SystemPrompt(parse),

@@ -57,8 +57,10 @@ public sealed class GrpoTrainer : IDisposable
     /// <param name="options">The run's settings.</param>
     /// <param name="lora">The adapter to train, from <see cref="LoraModel.Apply"/> or <see cref="LoraModel.Load"/>; null trains every weight.</param>
     /// <param name="rewardTimeout">The longest one reward call may take before its scores are recorded as NaN; default 60 s.</param>
+    /// <param name="eosTokenIds">Ids that end a completion; default the model's (generation_config.json). Chat models
+    /// often end a turn with a token listed only in tokenizer_config.json (<c>EosTokens.FromDirectory</c> merges both).</param>
     public GrpoTrainer(CausalLM model, ITokenizer tokenizer, IEnumerable<IRewardFunction> rewards, GrpoOptions options,
-        LoraModel? lora = null, TimeSpan? rewardTimeout = null)
+        LoraModel? lora = null, TimeSpan? rewardTimeout = null, IReadOnlyList<int>? eosTokenIds = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -77,6 +79,7 @@ public sealed class GrpoTrainer : IDisposable
             TopK = options.TopK,
             MinP = options.MinP ?? 0,
             MaxNewTokens = options.MaxCompletionLength,
+            EosTokenIds = eosTokenIds,
             Seed = options.Seed,
             PromptsPerBatch = options.PromptsPerStep,
         });
