@@ -1,0 +1,54 @@
+using System.Text.Json;
+using Grpo.Data;
+using Grpo.Lora;
+using Grpo.Modeling;
+using Grpo.Rewards.Math;
+using Grpo.Training;
+
+namespace Grpo.Benchmarks;
+
+/// <summary>
+/// Whole GRPO steps through <see cref="GrpoTrainer"/> on a random-weight model with LoRA r = 16: G completions of one
+/// 32-token prompt, the maths answer reward (the completions are numbers, so the verifier parses every one), β &gt; 0
+/// so the reference pass runs, one update per step. The first step pays one-time costs (allocator growth, kernel
+/// selection for new shapes) and is not reported.
+/// </summary>
+internal static class GrpoStepTimings
+{
+    public const int PromptLength = 32;
+    public const int LoraRank = 16;
+
+    /// <summary>The metrics of the last of <paramref name="steps"/> steps (at least 2: the first warms up).</summary>
+    public static async Task<GrpoStepMetrics> LastStep(ModelConfig config, int generations, int completionLength, int steps, CancellationToken cancellationToken)
+    {
+        using var model = CausalLM.Create(config, seed: 0);
+        var lora = LoraModel.Apply(model, new LoraOptions { Rank = LoraRank, Alpha = 2 * LoraRank });
+        var tokenizer = new IdTokenizer(config.VocabSize);
+        var answer = JsonDocument.Parse("\"42\"").RootElement;
+        var problems = Enumerable.Range(0, 4)
+            .Select(k => new Problem(string.Join(' ', tokenizer.Prompt(PromptLength + k)[k..]), new Dictionary<string, JsonElement> { ["answer"] = answer }))
+            .ToList();
+        var output = Directory.CreateTempSubdirectory("grpo-bench-");
+        try
+        {
+            var options = new GrpoOptions
+            {
+                NumGenerations = generations,
+                MaxCompletionLength = completionLength,
+                PromptsPerStep = 1,
+                MaxSteps = steps,
+                Beta = 0.04,
+                LearningRate = 1e-6,
+                OutputDir = output.FullName,
+                SaveSteps = int.MaxValue,
+            };
+            using var trainer = new GrpoTrainer(model, tokenizer, [new MathAnswerReward()], options, lora);
+            var history = await trainer.TrainAsync(problems, cancellationToken: cancellationToken);
+            return history[^1];
+        }
+        finally
+        {
+            output.Delete(recursive: true);
+        }
+    }
+}
