@@ -41,7 +41,7 @@ public static class LogProbMemory
         return ratio <= 0.25 ? 0 : 1;
     }
 
-    private sealed record Measurement(string Variant, double PeakAboveBaselineMiB, double ProcessPeakMiB, double Seconds);
+    internal sealed record Measurement(string Variant, double PeakAboveBaselineMiB, double ProcessPeakMiB, double Seconds);
 
     private sealed record Sizes(int Batch, int Length, int Hidden, int Vocab, int Chunk)
     {
@@ -54,7 +54,8 @@ public static class LogProbMemory
         public string[] ToArgs() => [$"{Batch}", $"{Length}", $"{Hidden}", $"{Vocab}", $"{Chunk}"];
     }
 
-    private static Measurement RunChild(string variant, string[] args)
+    /// <summary>Runs one variant (naive or chunked) in a fresh child process; <paramref name="args"/> are the sizes, as on the command line.</summary>
+    internal static Measurement RunChild(string variant, string[] args)
     {
         // Under `dotnet run` the process is the app host; under `dotnet Grpo.Benchmarks.dll` it is dotnet plus the dll.
         var self = Environment.ProcessPath!;

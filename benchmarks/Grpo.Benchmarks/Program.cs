@@ -4,6 +4,7 @@ using Grpo.Benchmarks;
 // Harnesses that print a table (their work is too long for BenchmarkDotNet's repeated runs):
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- sampler
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- logprob-memory
+//   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- grpo-step [--quick]   (the README's table)
 // Micro-benchmarks: every public class with [Benchmark] methods in this assembly.
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- --filter '*'
 switch (args)
@@ -13,6 +14,8 @@ switch (args)
         return 0;
     case ["logprob-memory", .. var rest]:
         return LogProbMemory.Run(rest);
+    case ["grpo-step", .. var rest]:
+        return await GrpoStepBenchmark.Run(rest);
     default:
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;

@@ -16,8 +16,8 @@ namespace Grpo.Benchmarks;
 /// </summary>
 public static class SamplerThroughput
 {
-    private const int GroupSize = 8;
-    private const int PromptLength = 32;
+    internal const int GroupSize = 8;
+    internal const int PromptLength = 32;
 
     public static void Run(string[] args)
     {
@@ -31,16 +31,13 @@ public static class SamplerThroughput
         var models = new (string Name, ModelConfig Config)[]
         {
             ("tiny (qwen3 flags)", ModelConfig.Tiny("qwen3")),
-            ("20M (qwen3 flags)", ModelConfig.Tiny("qwen3", vocabSize: 8192) with
-            {
-                HiddenSize = 384, IntermediateSize = 1024, NumHiddenLayers = 8, NumAttentionHeads = 6, NumKeyValueHeads = 2, HeadDim = 64,
-            }),
+            ("20M (qwen3 flags)", BenchmarkModels.Small),
         };
         foreach (var (name, config) in models)
         {
             using var model = CausalLM.Create(config, seed: 0);
             var tokenizer = new IdTokenizer(config.VocabSize);
-            var prompt = Enumerable.Range(0, PromptLength).Select(i => (i * 37 + 11) % config.VocabSize).ToArray();
+            var prompt = tokenizer.Prompt(PromptLength);
             var options = new SamplingOptions { MaxNewTokens = newTokens, EosTokenIds = [], Seed = 1 };
 
             Cached(model, tokenizer, prompt, options with { MaxNewTokens = 8 });   // warm-up
@@ -51,7 +48,8 @@ public static class SamplerThroughput
         }
     }
 
-    private static double Cached(CausalLM model, ITokenizer tokenizer, int[] prompt, SamplingOptions options)
+    /// <summary>Completion tokens per second of one <see cref="GroupSampler"/> run of G completions of <paramref name="prompt"/>.</summary>
+    internal static double Cached(CausalLM model, ITokenizer tokenizer, int[] prompt, SamplingOptions options)
     {
         using var sampler = new GroupSampler(model, tokenizer, options);
         var watch = Stopwatch.StartNew();
@@ -61,7 +59,7 @@ public static class SamplerThroughput
     }
 
     /// <summary>The baseline: same sampling rule, but every step runs the full [G, prompt + generated] sequence.</summary>
-    private static double Naive(CausalLM model, int[] prompt, SamplingOptions options)
+    internal static double Naive(CausalLM model, int[] prompt, SamplingOptions options)
     {
         using var inference = inference_mode();
         using var generator = new Generator((ulong)options.Seed, model.Device);
@@ -83,18 +81,9 @@ public static class SamplerThroughput
         return GroupSize * options.MaxNewTokens / watch.Elapsed.TotalSeconds;
     }
 
-    private static int? IntArg(string[] args, string name)
+    internal static int? IntArg(string[] args, string name)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : null;
-    }
-
-    /// <summary>Ids decode to themselves as numbers; the benchmark needs no real vocabulary.</summary>
-    private sealed class IdTokenizer(int vocabSize) : ITokenizer
-    {
-        public int VocabSize => vocabSize;
-        public int[] Encode(string text) => text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
-        public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = true) => string.Join(' ', ids);
-        public int? TokenToId(string token) => int.TryParse(token, out var id) ? id : null;
     }
 }
