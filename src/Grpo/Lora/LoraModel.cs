@@ -126,6 +126,40 @@ public sealed class LoraModel
     }
 
     /// <summary>
+    /// Replaces this adapter's weights with those saved in <paramref name="directory"/> by <see cref="Save"/> (a
+    /// training checkpoint's adapter), bit for bit. Throws before changing anything when the saved layers or shapes
+    /// differ from this adapter's.
+    /// </summary>
+    public void LoadWeights(string directory)
+    {
+        var weights = PeftAdapterWeights.Read(directory);
+        try
+        {
+            var saved = weights.Keys.Order().ToList();
+            var mine = layers.Select(l => l.Path).Order().ToList();
+            if (!saved.SequenceEqual(mine))
+                throw new InvalidOperationException(
+                    $"The adapter in \"{directory}\" covers other layers than this one ({saved.Count} saved, {mine.Count} here); it belongs to another run.");
+            foreach (var (path, layer) in layers)
+            {
+                var (a, b) = weights[path];
+                if (!a.shape.SequenceEqual(layer.lora!.A.shape) || !b.shape.SequenceEqual(layer.lora!.B.shape))
+                    throw new InvalidOperationException($"The adapter in \"{directory}\" has other shapes at \"{path}\" (another rank?); it belongs to another run.");
+            }
+            using (no_grad())
+                foreach (var (path, layer) in layers)
+                {
+                    layer.lora!.A.copy_(weights[path].A);
+                    layer.lora!.B.copy_(weights[path].B);
+                }
+        }
+        finally
+        {
+            foreach (var (a, b) in weights.Values) { a.Dispose(); b.Dispose(); }
+        }
+    }
+
+    /// <summary>
     /// Writes <c>adapter_config.json</c> and <c>adapter_model.safetensors</c> in PEFT's layout into
     /// <paramref name="directory"/> (created if missing), loadable by PEFT's <c>PeftModel.from_pretrained</c>, vLLM and
     /// <see cref="Load"/>.

@@ -23,8 +23,9 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
     internal CausalLM(ModelConfig config, Device device, ScalarType dtype) : base(nameof(CausalLM))
     {
         config.Validate();
-        if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16))
-            throw new ArgumentException($"Model weights must be float32, bfloat16 or float16, not {dtype}.", nameof(dtype));
+        // float64 serves gradient checks against finite differences.
+        if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float64))
+            throw new ArgumentException($"Model weights must be float32, bfloat16, float16 or float64, not {dtype}.", nameof(dtype));
         Config = config;
         Device = device;
         Dtype = dtype;

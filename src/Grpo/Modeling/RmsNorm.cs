@@ -5,7 +5,8 @@ using static TorchSharp.torch;
 namespace Grpo.Modeling;
 
 /// <summary>
-/// Root-mean-square layer norm: x / sqrt(mean(x²) + eps) * weight over the last dimension. Computed in float32 and
+/// Root-mean-square layer norm: x / sqrt(mean(x²) + eps) * weight over the last dimension. Computed in float32 (float64
+/// for float64 models) and
 /// cast back, as transformers' Qwen2RMSNorm / LlamaRMSNorm do, so bfloat16 models normalise accurately.
 /// </summary>
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
@@ -27,8 +28,8 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var x32 = x.to(ScalarType.Float32);
-        var normed = x32 * x32.pow(2).mean([-1], keepdim: true).add_(_eps).rsqrt_();
+        var wide = x.to(x.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32); // at least float32
+        var normed = wide * wide.pow(2).mean([-1], keepdim: true).add_(_eps).rsqrt_();
         return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
     }
 }

@@ -165,5 +165,21 @@ public sealed class GroupSampler : IDisposable
     }
 
     /// <summary>Frees the random generator.</summary>
+    /// <summary>The random generator's state; saved in checkpoints and restored to resume a run exactly.</summary>
+    public byte[] RandomState
+    {
+        get
+        {
+            using var state = _generator.get_state();
+            return state.data<byte>().ToArray();
+        }
+        set
+        {
+            using var state = tensor(value, dtype: ScalarType.Byte);
+            _generator.set_state(state);
+        }
+    }
+
+    /// <inheritdoc/>
     public void Dispose() => _generator.Dispose();
 }

@@ -1,0 +1,88 @@
+using Grpo.Sampling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Grpo.Training;
+
+/// <summary>
+/// A micro-batch of sampled completions as the tensors the loss needs: each row is its prompt, left-padded, then its
+/// completion, right-padded, so that every completion starts at the same column. Padding is trimmed to this
+/// micro-batch's own longest prompt and completion.
+/// </summary>
+internal sealed class RolloutBatch : IDisposable
+{
+    /// <summary>[B, P + C] prompt then completion ids; padding holds id 0 and a 0 in <see cref="AttentionMask"/>.</summary>
+    public required Tensor InputIds { get; init; }
+    /// <summary>[B, P + C] 1 on real tokens.</summary>
+    public required Tensor AttentionMask { get; init; }
+    /// <summary>[B, C] the completion ids, the targets whose log-probs the loss needs.</summary>
+    public required Tensor Targets { get; init; }
+    /// <summary>[B, C] 1 on completion tokens that count in the loss (0 on padding, and on truncated completions when masked).</summary>
+    public required Tensor CompletionMask { get; init; }
+    /// <summary>[B, C] log-probs recorded by the sampler (π_old).</summary>
+    public required Tensor OldLogProbs { get; init; }
+    /// <summary>[B] advantages.</summary>
+    public required Tensor Advantages { get; init; }
+    /// <summary>P: the padded prompt length; completion token t is predicted by the hidden state at column P − 1 + t.</summary>
+    public required int PromptLength { get; init; }
+    /// <summary>C: the padded completion length.</summary>
+    public required int CompletionLength { get; init; }
+    /// <summary>Real prompt plus completion tokens.</summary>
+    public required long Tokens { get; init; }
+
+    /// <summary>Builds the micro-batch of <paramref name="rows"/> (indices into <paramref name="completions"/>).</summary>
+    public static RolloutBatch Build(
+        IReadOnlyList<int[]> promptIds, IReadOnlyList<Completion> completions, IReadOnlyList<int> rows,
+        IReadOnlyList<double> advantages, bool maskTruncated, Device device)
+    {
+        int b = rows.Count;
+        int p = rows.Max(r => promptIds[completions[r].PromptIndex].Length);
+        int c = Math.Max(1, rows.Max(r => completions[r].TokenIds.Length));
+        var ids = new long[b * (p + c)];
+        var attention = new long[b * (p + c)];
+        var targets = new long[b * c];
+        var mask = new float[b * c];
+        var old = new float[b * c];
+        var adv = new float[b];
+        long tokens = 0;
+        for (int i = 0; i < b; i++)
+        {
+            var completion = completions[rows[i]];
+            var prompt = promptIds[completion.PromptIndex];
+            int row = i * (p + c), pad = p - prompt.Length;
+            for (int j = 0; j < prompt.Length; j++) (ids[row + pad + j], attention[row + pad + j]) = (prompt[j], 1);
+            bool counts = !(maskTruncated && completion.Truncated);
+            for (int t = 0; t < completion.TokenIds.Length; t++)
+            {
+                (ids[row + p + t], attention[row + p + t]) = (completion.TokenIds[t], 1);
+                targets[i * c + t] = completion.TokenIds[t];
+                mask[i * c + t] = counts ? 1 : 0;
+                old[i * c + t] = completion.LogProbs[t];
+            }
+            adv[i] = (float)advantages[rows[i]];
+            tokens += prompt.Length + completion.TokenIds.Length;
+        }
+        return new RolloutBatch
+        {
+            InputIds = tensor(ids, [b, p + c], device: device),
+            AttentionMask = tensor(attention, [b, p + c], device: device),
+            Targets = tensor(targets, [b, c], device: device),
+            CompletionMask = tensor(mask, [b, c], device: device),
+            OldLogProbs = tensor(old, [b, c], device: device),
+            Advantages = tensor(adv, [b], device: device),
+            PromptLength = p,
+            CompletionLength = c,
+            Tokens = tokens,
+        };
+    }
+
+    public void Dispose()
+    {
+        InputIds.Dispose();
+        AttentionMask.Dispose();
+        Targets.Dispose();
+        CompletionMask.Dispose();
+        OldLogProbs.Dispose();
+        Advantages.Dispose();
+    }
+}
