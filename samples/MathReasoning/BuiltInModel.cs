@@ -19,9 +19,6 @@ public static class BuiltInModel
     /// <summary>The folder name of the checkpoint, beside the sample's sources and copied beside its binaries.</summary>
     public const string FolderName = "model";
 
-    /// <summary>The chat format: ChatML, so the same prompts work for Qwen-style instruct models.</summary>
-    public static readonly IChatFormatter ChatFormat = new ChatMlFormatter();
-
     /// <summary>The checkpoint the build copies beside the sample's binaries: the default starting model.</summary>
     public static string InstalledFolder => Path.Combine(AppContext.BaseDirectory, FolderName);
 
@@ -67,9 +64,6 @@ public static class BuiltInModel
         TieWordEmbeddings = true,
         EosTokenIds = [tokenizer.TokenToId(EndOfTurn)!.Value],
     };
-
-    /// <summary>The prompt text for a question: one user turn and the assistant header, no system prompt.</summary>
-    public static string Prompt(string question) => ChatFormat.Format([new ChatMessage("user", question)], addGenerationPrompt: true);
 
     /// <summary>Writes the tokenizer files of a model folder: tokenizer.json and a tokenizer_config.json with the ChatML template.</summary>
     public static void SaveTokenizer(HfTokenizer tokenizer, string folder)

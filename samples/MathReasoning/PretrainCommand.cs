@@ -14,9 +14,6 @@ namespace Grpo.Samples.MathReasoning;
 /// </summary>
 static class PretrainCommand
 {
-    /// <summary>The held-out problems every measurement of the sample uses.</summary>
-    public static IReadOnlyList<WordProblem> HeldOut(int count = 256) => ArithmeticWordProblems.Generate(count, seed: 1000, ProblemSplit.HeldOut);
-
     public static Command Create()
     {
         var defaults = new PretrainOptions();
@@ -27,7 +24,7 @@ static class PretrainCommand
         };
         var steps = new Option<int>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => defaults.Steps };
         var seed = new Option<int>("--seed") { Description = "Seed of the initial weights and the training problems.", DefaultValueFactory = _ => defaults.Seed };
-        var threads = new Option<int>("--threads") { Description = "CPU threads for TorchSharp.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int>("--threads") { Description = "CPU threads for TorchSharp; one is fastest for a model this small on a busy machine.", DefaultValueFactory = _ => 1 };
         var command = new Command("pretrain", "Pre-train the built-in model on generated arithmetic word problems and save it as a Hugging Face folder.")
         {
             output, steps, seed, threads,
@@ -60,14 +57,16 @@ static class PretrainCommand
         Directory.Move(staging, folder);
         Console.WriteLine($"Saved to {folder}.");
 
-        var heldOut = HeldOut();
+        var heldOut = MathProblems.HeldOut(256);
         const int maxNewTokens = 48;
-        var greedy = Accuracy.Greedy(model, tokenizer, heldOut, maxNewTokens, cancellationToken);
-        var passAt8 = Accuracy.PassAtK(model, tokenizer, heldOut, 8, new SamplingOptions { MaxNewTokens = maxNewTokens, Seed = options.Seed }, cancellationToken);
-        Console.WriteLine($"Held-out ({heldOut.Count} problems): greedy accuracy {greedy:P1}, pass@8 at temperature 1 {passAt8:P1}.");
+        var format = PromptFormat.BuiltIn;
+        var greedy = Evaluation.Solved(Evaluation.Greedy(model, tokenizer, format, heldOut, maxNewTokens, cancellationToken));
+        var sampling = new SamplingOptions { MaxNewTokens = maxNewTokens, Seed = options.Seed };
+        var samples = Evaluation.Sample(model, tokenizer, format, heldOut, 8, sampling, cancellationToken);
+        Console.WriteLine($"Held-out ({heldOut.Count} problems): greedy accuracy {greedy:P1}; at temperature 1, one sample {Evaluation.Solved(samples.Select(g => g[0]).ToList()):P1}, pass@8 {Evaluation.Solved(samples):P1}.");
 
-        using var sampler = new GroupSampler(model, tokenizer, new SamplingOptions { MaxNewTokens = maxNewTokens, Seed = options.Seed });
-        var prompts = heldOut.Take(8).Select(p => BuiltInModel.Prompt(p.Question)).ToList();
+        using var sampler = new GroupSampler(model, tokenizer, sampling);
+        var prompts = heldOut.Take(8).Select(p => format.Format(p.Prompt)).ToList();
         sampler.Sample(prompts, 8, cancellationToken);
         clock.Restart();
         var completions = sampler.Sample(prompts, 8, cancellationToken);

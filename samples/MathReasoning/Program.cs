@@ -1,8 +1,6 @@
-using System.CommandLine;
 using Grpo.Samples.MathReasoning;
 
-var root = new RootCommand("The math-reasoning sample: GRPO on arithmetic word problems with a small built-in model.")
-{
-    PretrainCommand.Create(),
-};
+// No arguments: GRPO on the built-in model. `pretrain` rebuilds the built-in model.
+var root = TrainCommand.Create();
+root.Subcommands.Add(PretrainCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -69,7 +69,7 @@ public static class SupervisedPretraining
         var rows = new List<(int[] Tokens, int PromptLength)>(size);
         for (int i = 0; i < size && problems.MoveNext(); i++)
         {
-            var prompt = tokenizer.Encode(BuiltInModel.Prompt(problems.Current.Question));
+            var prompt = tokenizer.Encode(PromptFormat.BuiltIn.Format(problems.Current.Question));
             rows.Add(([.. prompt, .. tokenizer.Encode(problems.Current.Answer), endOfTurn], prompt.Length));
         }
         int length = rows.Max(r => r.Tokens.Length) - 1;
