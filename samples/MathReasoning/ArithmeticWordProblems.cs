@@ -1,0 +1,116 @@
+namespace Grpo.Samples.MathReasoning;
+
+/// <summary>One generated problem in GSM8K's layout: a question and a worked answer ending in "#### n".</summary>
+public sealed record WordProblem(string Question, string Answer, long Result);
+
+/// <summary>Which side of the fixed train / held-out split a problem comes from.</summary>
+public enum ProblemSplit
+{
+    /// <summary>Problems for pre-training and GRPO training.</summary>
+    Train,
+
+    /// <summary>Problems kept for measuring accuracy; no training ever sees one.</summary>
+    HeldOut,
+}
+
+/// <summary>
+/// Generates arithmetic word problems with worked solutions, the sample's built-in task. Like GSM8K but small
+/// enough for a model of a few million parameters on a CPU: one or two steps of +, -, × or ÷ on small numbers, each
+/// step written out ("12+7=19") before the final "#### 19".
+/// </summary>
+/// <remarks>
+/// Every question belongs to one split for good: one question in <see cref="HeldOutShare"/> is held out, chosen by a
+/// hash of its text. So held-out problems are never seen in pre-training or GRPO training, whatever seeds those use.
+/// </remarks>
+public static class ArithmeticWordProblems
+{
+    /// <summary>One question in this many is held out.</summary>
+    public const int HeldOutShare = 8;
+
+    static readonly string[] Names = ["Ann", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kim", "Leo", "Mia", "Noor", "Omar", "Pia"];
+    static readonly string[] Items = ["apples", "books", "coins", "cards", "pens", "shells", "stamps", "marbles", "eggs", "stickers"];
+
+    /// <summary>Generates <paramref name="count"/> distinct problems of one split, deterministically for a seed.</summary>
+    /// <param name="count">How many problems.</param>
+    /// <param name="seed">Same seed, same problems.</param>
+    /// <param name="split">The side of the train / held-out split to draw from.</param>
+    public static IReadOnlyList<WordProblem> Generate(int count, int seed, ProblemSplit split)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        return Stream(seed, split).DistinctBy(p => p.Question).Take(count).ToList();
+    }
+
+    /// <summary>
+    /// An endless stream of problems of one split, repeats included, deterministic for a seed: pre-training draws from
+    /// it so that the mix of problem kinds stays the same however many it takes.
+    /// </summary>
+    public static IEnumerable<WordProblem> Stream(int seed, ProblemSplit split)
+    {
+        var random = new Random(seed);
+        while (true)
+        {
+            var problem = Next(random);
+            if (SplitOf(problem.Question) == split) yield return problem;
+        }
+    }
+
+    /// <summary>The split a question belongs to: a stable hash (FNV-1a of its UTF-16 code units), not string.GetHashCode, which changes per process.</summary>
+    public static ProblemSplit SplitOf(string question)
+    {
+        uint hash = 2166136261;
+        foreach (var c in question)
+            hash = (hash ^ c) * 16777619;
+        return hash % HeldOutShare == 0 ? ProblemSplit.HeldOut : ProblemSplit.Train;
+    }
+
+    static WordProblem Next(Random r)
+    {
+        string name = Names[r.Next(Names.Length)], item = Items[r.Next(Items.Length)];
+        switch (r.Next(5))
+        {
+            case 0:
+            {
+                int a = r.Next(2, 60), b = r.Next(2, 40);
+                return Make($"{name} has {a} {item}. {name} finds {b} more. How many {item} does {name} have now?", [Step(a, '+', b)]);
+            }
+            case 1:
+            {
+                int a = r.Next(10, 99), b = r.Next(1, a);
+                return Make($"{name} has {a} {item} and gives {b} away. How many {item} are left?", [Step(a, '-', b)]);
+            }
+            case 2:
+            {
+                int a = r.Next(2, 10), b = r.Next(2, 10);
+                return Make($"{name} buys {a} bags with {b} {item} in each. How many {item} is that?", [Step(a, '*', b)]);
+            }
+            case 3:
+            {
+                int b = r.Next(2, 10), q = r.Next(2, 10);
+                return Make($"{name} shares {b * q} {item} equally among {b} friends. How many {item} does each friend get?", [Step(b * q, '/', b)]);
+            }
+            default:
+            {
+                int a = r.Next(5, 50), b = r.Next(2, 30), c = r.Next(1, a + b);
+                var first = Step(a, '+', b);
+                return Make($"{name} has {a} {item}, gets {b} more, then loses {c}. How many {item} does {name} have?", [first, Step(first.Result, '-', c)]);
+            }
+        }
+    }
+
+    readonly record struct Line(long Left, char Op, long Right, long Result);
+
+    static Line Step(long left, char op, long right) => new(left, op, right, op switch
+    {
+        '+' => left + right,
+        '-' => left - right,
+        '*' => left * right,
+        _ => left / right,
+    });
+
+    static WordProblem Make(string question, Line[] steps)
+    {
+        var work = string.Join("\n", steps.Select(s => $"{s.Left}{s.Op}{s.Right}={s.Result}"));
+        var result = steps[^1].Result;
+        return new WordProblem(question, $"{work}\n#### {result}", result);
+    }
+}

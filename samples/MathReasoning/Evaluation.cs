@@ -1,0 +1,52 @@
+using Grpo.Data;
+using Grpo.Modeling;
+using Grpo.Rewards;
+using Grpo.Rewards.Math;
+using Grpo.Sampling;
+using Grpo.Tokenization;
+
+namespace Grpo.Samples.MathReasoning;
+
+/// <summary>One sampled answer to a problem and whether the maths reward counts it right.</summary>
+/// <param name="Problem">The problem.</param>
+/// <param name="Completion">The model's text.</param>
+/// <param name="Correct">True when its final answer equals the gold one.</param>
+public sealed record GradedCompletion(Problem Problem, string Completion, bool Correct);
+
+/// <summary>
+/// Measures a model on problems with the same maths reward that trains it: greedy accuracy (pass@1 with greedy
+/// decoding, the number the before / after table shows) and pass@k of sampled completions.
+/// </summary>
+public static class Evaluation
+{
+    static readonly MathAnswerReward Reward = new(MathProblems.AnswerField);
+
+    /// <summary>Greedy decoding of every problem; returns one graded completion per problem, in order.</summary>
+    public static IReadOnlyList<GradedCompletion> Greedy(
+        CausalLM model, ITokenizer tokenizer, PromptFormat format, IReadOnlyList<Problem> problems, int maxNewTokens, CancellationToken cancellationToken = default) =>
+        Sample(model, tokenizer, format, problems, 1, new SamplingOptions { TopK = 1, MaxNewTokens = maxNewTokens, PromptsPerBatch = 64 }, cancellationToken)
+            .Select(group => group[0]).ToList();
+
+    /// <summary><paramref name="k"/> completions of each problem drawn with <paramref name="sampling"/>, graded; one list per problem, in order.</summary>
+    public static IReadOnlyList<IReadOnlyList<GradedCompletion>> Sample(
+        CausalLM model, ITokenizer tokenizer, PromptFormat format, IReadOnlyList<Problem> problems, int k, SamplingOptions sampling,
+        CancellationToken cancellationToken = default)
+    {
+        using var sampler = new GroupSampler(model, tokenizer, sampling);
+        var completions = sampler.Sample(problems.Select(p => format.Format(p.Prompt)).ToList(), k, cancellationToken);
+        return completions.GroupBy(c => c.PromptIndex)
+            .Select(group => (IReadOnlyList<GradedCompletion>)group.Select(c => Grade(problems[c.PromptIndex], c)).ToList())
+            .ToList();
+    }
+
+    /// <summary>The share of problems with at least one correct completion (pass@k for groups of k; accuracy for k = 1).</summary>
+    public static double Solved(IReadOnlyList<IReadOnlyList<GradedCompletion>> groups) =>
+        groups.Count == 0 ? 0 : groups.Count(g => g.Any(c => c.Correct)) / (double)groups.Count;
+
+    /// <summary>The share of correct completions.</summary>
+    public static double Solved(IReadOnlyList<GradedCompletion> completions) =>
+        completions.Count == 0 ? 0 : completions.Count(c => c.Correct) / (double)completions.Count;
+
+    static GradedCompletion Grade(Problem problem, Completion completion) =>
+        new(problem, completion.Text, Reward.Score(new RewardInput(problem.Prompt, completion.Text, completion.TokenIds, problem.Fields)) == 1.0);
+}

@@ -1,0 +1,87 @@
+using Grpo.Training;
+
+namespace Grpo.Samples.MathReasoning;
+
+/// <summary>
+/// The settings of a GRPO run of the sample. The defaults train the built-in model on 2 CPU cores in under 10 minutes
+/// and raise its held-out greedy accuracy by well over 20 points; README states the measured numbers.
+/// </summary>
+public sealed record TrainSettings
+{
+    /// <summary>The model folder (Hugging Face layout with tokenizer); null for the built-in model.</summary>
+    public string? ModelFolder { get; init; }
+
+    /// <summary>GSM8K-format JSONL rows to train on; null for generated arithmetic problems.</summary>
+    public string? DataFile { get; init; }
+
+    /// <summary>GSM8K-format JSONL rows to measure on; null holds out the first <see cref="EvalCount"/> rows of <see cref="DataFile"/>.</summary>
+    public string? EvalDataFile { get; init; }
+
+    /// <summary>The run's output folder; null for runs/math-TIMESTAMP.</summary>
+    public string? OutputFolder { get; init; }
+
+    /// <summary>GRPO steps; default 200.</summary>
+    public int Steps { get; init; } = 200;
+
+    /// <summary>Seed of the training problems, sampling and adapter initialisation; default 1.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>LoRA rank; 0 trains every weight instead (the KL reference is then a frozen copy). Default 0: full fine-tuning learns faster on the small built-in model.</summary>
+    public int LoraRank { get; init; }
+
+    /// <summary>Peak AdamW learning rate; default 2e-4.</summary>
+    public double LearningRate { get; init; } = 2e-4;
+
+    /// <summary>Completions per prompt, G; default 8.</summary>
+    public int GroupSize { get; init; } = 8;
+
+    /// <summary>Prompts per step; default 8.</summary>
+    public int PromptsPerStep { get; init; } = 8;
+
+    /// <summary>Sampling temperature during training; default 1.0.</summary>
+    public double Temperature { get; init; } = 1.0;
+
+    /// <summary>KL weight β; default 0.01, small enough not to hold learning back and large enough to report the KL.</summary>
+    public double Beta { get; init; } = 0.01;
+
+    /// <summary>Most tokens per completion; default 48 (built-in answers are about 20).</summary>
+    public int MaxCompletionLength { get; init; } = 48;
+
+    /// <summary>Held-out problems measured before, during and after training; default 256.</summary>
+    public int EvalCount { get; init; } = 256;
+
+    /// <summary>Measure held-out accuracy every this many steps; default 25.</summary>
+    public int EvalEvery { get; init; } = 25;
+
+    /// <summary>TorchSharp CPU threads; default 1, since a model this small gains nothing from more and loses much on a busy machine.</summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>Problems generated for training the built-in model; default 4096.</summary>
+    public int GeneratedTrainCount { get; init; } = 4096;
+
+    /// <summary>The trainer's options for a run writing into <paramref name="outputDir"/>; throws naming any setting out of range.</summary>
+    public GrpoOptions ToGrpoOptions(string outputDir)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(LoraRank, "--lora-rank");
+        ArgumentOutOfRangeException.ThrowIfLessThan(EvalCount, 1, "--eval-count");
+        ArgumentOutOfRangeException.ThrowIfLessThan(EvalEvery, 1, "--eval-every");
+        ArgumentOutOfRangeException.ThrowIfLessThan(Threads, 1, "--threads");
+        var options = new GrpoOptions
+        {
+            NumGenerations = GroupSize,
+            PromptsPerStep = PromptsPerStep,
+            MaxCompletionLength = MaxCompletionLength,
+            Temperature = Temperature,
+            LearningRate = LearningRate,
+            LearningRateSchedule = LearningRateSchedule.Constant,
+            MaxSteps = Steps,
+            Beta = Beta,
+            Seed = Seed,
+            OutputDir = outputDir,
+            SaveSteps = Steps,
+            LoggingSteps = 1,
+        };
+        options.Validate();
+        return options;
+    }
+}

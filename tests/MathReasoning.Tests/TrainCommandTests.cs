@@ -1,0 +1,101 @@
+using System.Text.Json;
+using Grpo.Samples.MathReasoning;
+
+namespace MathReasoning.Tests;
+
+public sealed class TrainCommandTests : IDisposable
+{
+    readonly string _root = Path.Combine(Path.GetTempPath(), "mr-runs-" + Guid.NewGuid().ToString("N"));
+    readonly TinyModelFolder _model = new();
+
+    public TrainCommandTests() => Directory.CreateDirectory(_root);
+
+    public void Dispose()
+    {
+        _model.Dispose();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    TrainSettings Short(string output) => new()
+    {
+        ModelFolder = _model.Path,
+        OutputFolder = Path.Combine(_root, output),
+        Steps = 2,
+        PromptsPerStep = 2,
+        GroupSize = 4,
+        MaxCompletionLength = 8,
+        EvalCount = 4,
+        EvalEvery = 1,
+        GeneratedTrainCount = 16,
+    };
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4)]
+    public async Task A_two_step_run_leaves_metrics_accuracy_plot_and_weights(int loraRank)
+    {
+        var settings = Short("run") with { LoraRank = loraRank };
+        Assert.Equal(0, await TrainCommand.RunAsync(settings, CancellationToken.None));
+
+        var folder = settings.OutputFolder!;
+        Assert.False(Directory.Exists(folder + ".partial"));
+        var metrics = File.ReadAllLines(Path.Combine(folder, "metrics.jsonl"));
+        Assert.Equal(2, metrics.Length);
+        Assert.True(JsonDocument.Parse(metrics[1]).RootElement.TryGetProperty("kl", out _));
+        var accuracy = File.ReadAllLines(Path.Combine(folder, "accuracy.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32());
+        Assert.Equal([0, 1, 2], accuracy);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(folder, "plot.png"))[..4]);
+        if (loraRank > 0) Assert.True(File.Exists(Path.Combine(folder, "adapter", "adapter_model.safetensors")));
+        else Assert.True(File.Exists(Path.Combine(folder, "model", "model.safetensors")) && File.Exists(Path.Combine(folder, "model", "tokenizer.json")));
+    }
+
+    [Fact]
+    public async Task A_run_trains_on_gsm8k_rows_holding_out_the_first()
+    {
+        var settings = Short("gsm8k") with { DataFile = Path.Combine(AppContext.BaseDirectory, "Fixtures", "gsm8k-train-6.jsonl"), EvalCount = 2, LoraRank = 2 };
+        Assert.Equal(0, await TrainCommand.RunAsync(settings, CancellationToken.None));
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(settings.OutputFolder!, "metrics.jsonl")).Length);
+    }
+
+    [Fact]
+    public async Task An_output_folder_that_holds_a_run_is_refused_and_left_alone()
+    {
+        var settings = Short("taken");
+        Directory.CreateDirectory(settings.OutputFolder!);
+        File.WriteAllText(Path.Combine(settings.OutputFolder!, "metrics.jsonl"), "{}\n");
+        Assert.Equal(1, await TrainCommand.RunAsync(settings, CancellationToken.None));
+        Assert.Equal(["metrics.jsonl"], Directory.GetFiles(settings.OutputFolder!).Select(Path.GetFileName));
+        Assert.False(Directory.Exists(settings.OutputFolder + ".partial"));
+    }
+
+    [Fact]
+    public async Task A_folder_that_is_not_a_model_is_refused_before_anything_is_written()
+    {
+        var notAModel = Directory.CreateDirectory(Path.Combine(_root, "not-a-model")).FullName;
+        File.WriteAllText(Path.Combine(notAModel, "readme.txt"), "hello");
+        var settings = Short("never") with { ModelFolder = notAModel };
+        Assert.Equal(1, await TrainCommand.RunAsync(settings, CancellationToken.None));
+        Assert.False(Directory.Exists(settings.OutputFolder));
+        Assert.False(Directory.Exists(settings.OutputFolder + ".partial"));
+        var e = Assert.Throws<InvalidDataException>(() => LoadedModel.Load(notAModel, builtIn: false));
+        Assert.Contains("not a usable model folder", e.Message);
+        Assert.Contains("config.json", e.Message);
+    }
+
+    [Fact]
+    public async Task A_dataset_line_without_an_answer_is_refused_naming_the_line()
+    {
+        var data = Path.Combine(_root, "bad.jsonl");
+        File.WriteAllLines(data, [
+            """{"question": "What is 1+1?", "answer": "1+1=2\n#### 2"}""",
+            "",
+            """{"question": "What is 2+2?"}""",
+        ]);
+        var settings = Short("never") with { DataFile = data, EvalCount = 1 };
+        Assert.Equal(1, await TrainCommand.RunAsync(settings, CancellationToken.None));
+        Assert.False(Directory.Exists(settings.OutputFolder + ".partial"));
+        var e = Assert.Throws<InvalidDataException>(() => MathProblems.FromJsonl(data));
+        Assert.Contains("bad.jsonl:3", e.Message);
+        Assert.Contains("#### n", e.Message);
+    }
+}
