@@ -70,12 +70,12 @@ public static class ArithmeticWordProblems
         {
             case 0:
             {
-                int a = r.Next(2, 60), b = r.Next(2, 40);
+                int a = r.Next(2, 26), b = r.Next(2, 16);
                 return Make($"{name} has {a} {item}. {name} finds {b} more. How many {item} does {name} have now?", [Step(a, '+', b)]);
             }
             case 1:
             {
-                int a = r.Next(10, 99), b = r.Next(1, a);
+                int a = r.Next(5, 31), b = r.Next(1, a);
                 return Make($"{name} has {a} {item} and gives {b} away. How many {item} are left?", [Step(a, '-', b)]);
             }
             case 2:
@@ -90,7 +90,7 @@ public static class ArithmeticWordProblems
             }
             default:
             {
-                int a = r.Next(5, 50), b = r.Next(2, 30), c = r.Next(1, a + b);
+                int a = r.Next(2, 21), b = r.Next(2, 16), c = r.Next(1, a + b);
                 var first = Step(a, '+', b);
                 return Make($"{name} has {a} {item}, gets {b} more, then loses {c}. How many {item} does {name} have?", [first, Step(first.Result, '-', c)]);
             }

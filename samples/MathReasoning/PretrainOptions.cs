@@ -6,8 +6,8 @@ namespace Grpo.Samples.MathReasoning;
 /// </summary>
 public sealed record PretrainOptions
 {
-    /// <summary>Optimizer steps; default 1500.</summary>
-    public int Steps { get; init; } = 1500;
+    /// <summary>Optimizer steps; default 300 (the committed checkpoint: loss about 0.2, held-out greedy accuracy about 30 %).</summary>
+    public int Steps { get; init; } = 300;
 
     /// <summary>Problems per step; default 32.</summary>
     public int BatchSize { get; init; } = 32;
