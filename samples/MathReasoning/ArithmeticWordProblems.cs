@@ -1,7 +1,11 @@
 namespace Grpo.Samples.MathReasoning;
 
 /// <summary>One generated problem in GSM8K's layout: a question and a worked answer ending in "#### n".</summary>
-public sealed record WordProblem(string Question, string Answer, long Result);
+public sealed record WordProblem(string Question, string Answer, long Result)
+{
+    /// <summary>The answer without its working: just "#### n".</summary>
+    public string BareAnswer => $"#### {Result}";
+}
 
 /// <summary>Which side of the fixed train / held-out split a problem comes from.</summary>
 public enum ProblemSplit
@@ -15,8 +19,9 @@ public enum ProblemSplit
 
 /// <summary>
 /// Generates arithmetic word problems with worked solutions, the sample's built-in task. Like GSM8K but small
-/// enough for a model of a few million parameters on a CPU: one or two steps of +, -, × or ÷ on small numbers, each
-/// step written out ("12+7=19") before the final "#### 19".
+/// enough for a model of a few million parameters on a CPU: two steps of +, -, × or ÷ on small numbers, each step
+/// written out ("3*4=12", "12+5=17") before the final "#### 17". Two steps, because a small model that answers at once
+/// must do both in its head and is mostly wrong, while one that writes the steps out is mostly right.
 /// </summary>
 /// <remarks>
 /// Every question belongs to one split for good: one question in <see cref="HeldOutShare"/> is held out, chosen by a
@@ -70,29 +75,33 @@ public static class ArithmeticWordProblems
         {
             case 0:
             {
-                int a = r.Next(2, 26), b = r.Next(2, 16);
-                return Make($"{name} has {a} {item}. {name} finds {b} more. How many {item} does {name} have now?", [Step(a, '+', b)]);
+                int a = r.Next(2, 21), b = r.Next(2, 16), c = r.Next(1, a + b);
+                var first = Step(a, '+', b);
+                return Make($"{name} has {a} {item}, finds {b} more, then loses {c}. How many {item} does {name} have now?", [first, Step(first.Result, '-', c)]);
             }
             case 1:
             {
-                int a = r.Next(5, 31), b = r.Next(1, a);
-                return Make($"{name} has {a} {item} and gives {b} away. How many {item} are left?", [Step(a, '-', b)]);
+                int a = r.Next(5, 31), b = r.Next(1, a), c = r.Next(2, 16);
+                var first = Step(a, '-', b);
+                return Make($"{name} has {a} {item}, gives {b} away, then finds {c} more. How many {item} does {name} have now?", [first, Step(first.Result, '+', c)]);
             }
             case 2:
             {
-                int a = r.Next(2, 10), b = r.Next(2, 10);
-                return Make($"{name} buys {a} bags with {b} {item} in each. How many {item} is that?", [Step(a, '*', b)]);
+                int a = r.Next(2, 10), b = r.Next(2, 10), c = r.Next(1, 20);
+                var first = Step(a, '*', b);
+                return Make($"{name} has {c} {item} and buys {a} bags with {b} {item} in each. How many {item} does {name} have now?", [first, Step(first.Result, '+', c)]);
             }
             case 3:
             {
-                int b = r.Next(2, 10), q = r.Next(2, 10);
-                return Make($"{name} shares {b * q} {item} equally among {b} friends. How many {item} does each friend get?", [Step(b * q, '/', b)]);
+                int a = r.Next(2, 10), b = r.Next(2, 10), c = r.Next(1, a * b);
+                var first = Step(a, '*', b);
+                return Make($"{name} buys {a} bags with {b} {item} in each and gives {c} away. How many {item} are left?", [first, Step(first.Result, '-', c)]);
             }
             default:
             {
-                int a = r.Next(2, 21), b = r.Next(2, 16), c = r.Next(1, a + b);
-                var first = Step(a, '+', b);
-                return Make($"{name} has {a} {item}, gets {b} more, then loses {c}. How many {item} does {name} have?", [first, Step(first.Result, '-', c)]);
+                int b = r.Next(2, 10), q = r.Next(2, 10), c = r.Next(1, 10);
+                var first = Step(b * q, '/', b);
+                return Make($"{name} shares {b * q} {item} equally among {b} friends, who each had {c} already. How many {item} does each friend have now?", [first, Step(first.Result, '+', c)]);
             }
         }
     }

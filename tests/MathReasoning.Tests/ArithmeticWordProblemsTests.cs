@@ -7,17 +7,18 @@ public class ArithmeticWordProblemsTests
 {
     /// <summary>
     /// The answer each question asks for, worked out from the story's own words and numbers, independently of the
-    /// generator: "has a ... finds b more" adds, "gives b away" subtracts, "bags with b in each" multiplies, "shares
-    /// n among b" divides, "gets b more, then loses c" adds then subtracts.
+    /// generator: "finds b more, then loses c" adds then subtracts, "gives b away, then finds c more" subtracts then
+    /// adds, "has c ... and buys a bags with b in each" adds a product, "buys a bags with b in each and gives c away"
+    /// subtracts from a product, "shares n among b friends, who each had c" divides then adds.
     /// </summary>
     static long Expected(string question)
     {
         long[] n = Regex.Matches(question, @"\d+").Select(m => long.Parse(m.Value)).ToArray();
-        if (question.Contains("finds")) return n[0] + n[1];
-        if (question.Contains("gives")) return n[0] - n[1];
-        if (question.Contains("bags with")) return n[0] * n[1];
-        if (question.Contains("shares")) return n[0] / n[1];
         if (question.Contains("then loses")) return n[0] + n[1] - n[2];
+        if (question.Contains("then finds")) return n[0] - n[1] + n[2];
+        if (question.Contains("and buys")) return n[0] + n[1] * n[2];
+        if (question.Contains("bags with")) return n[0] * n[1] - n[2];
+        if (question.Contains("shares")) return n[0] / n[1] + n[2];
         throw new InvalidOperationException($"Unknown kind of question: {question}");
     }
 
@@ -42,9 +43,11 @@ public class ArithmeticWordProblemsTests
             Assert.EndsWith($"={expected}", lines[^2]);
             Assert.True(expected >= 0, $"'{p.Question}' has a negative answer.");
         }
-        // All five kinds of question occur.
-        Assert.Equal(5, problems.Select(p => p.Question.Contains("finds") ? 0 : p.Question.Contains("gives") ? 1
-            : p.Question.Contains("bags") ? 2 : p.Question.Contains("shares") ? 3 : 4).Distinct().Count());
+        // All five kinds of question occur, each worked in two steps.
+        Assert.Equal(5, problems.Select(p => p.Question.Contains("then loses") ? 0 : p.Question.Contains("then finds") ? 1
+            : p.Question.Contains("and buys") ? 2 : p.Question.Contains("bags") ? 3 : 4).Distinct().Count());
+        Assert.All(problems, p => Assert.Equal(3, p.Answer.Split('\n').Length));
+        Assert.All(problems, p => Assert.Equal($"#### {p.Result}", p.BareAnswer));
     }
 
     [Fact]
