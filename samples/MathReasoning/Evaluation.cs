@@ -47,6 +47,13 @@ public static class Evaluation
     public static double Solved(IReadOnlyList<GradedCompletion> completions) =>
         completions.Count == 0 ? 0 : completions.Count(c => c.Correct) / (double)completions.Count;
 
+    /// <summary>The share of completions that write out working ("3*4=12") before the final answer.</summary>
+    public static double Worked(IReadOnlyList<GradedCompletion> completions) =>
+        completions.Count == 0 ? 0 : completions.Count(ShowsWork) / (double)completions.Count;
+
+    /// <summary>True when the completion has at least one worked step, a line with an equals sign.</summary>
+    public static bool ShowsWork(GradedCompletion completion) => completion.Completion.Contains('=');
+
     static GradedCompletion Grade(Problem problem, Completion completion) =>
         new(problem, completion.Text, Reward.Score(new RewardInput(problem.Prompt, completion.Text, completion.TokenIds, problem.Fields)) == 1.0);
 }

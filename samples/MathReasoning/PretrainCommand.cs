@@ -24,15 +24,16 @@ static class PretrainCommand
         };
         var steps = new Option<int>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => defaults.Steps };
         var seed = new Option<int>("--seed") { Description = "Seed of the initial weights and the training problems.", DefaultValueFactory = _ => defaults.Seed };
+        var workedShare = new Option<double>("--worked-share") { Description = "Share of training answers that show their working; the rest give the bare answer.", DefaultValueFactory = _ => defaults.WorkedShare };
         var threads = new Option<int>("--threads") { Description = "CPU threads for TorchSharp; one is fastest for a model this small on a busy machine.", DefaultValueFactory = _ => 1 };
         var command = new Command("pretrain", "Pre-train the built-in model on generated arithmetic word problems and save it as a Hugging Face folder.")
         {
-            output, steps, seed, threads,
+            output, steps, seed, workedShare, threads,
         };
         command.SetAction((parse, cancellationToken) =>
         {
             torch.set_num_threads(parse.GetValue(threads));
-            Run(parse.GetValue(output)!.FullName, defaults with { Steps = parse.GetValue(steps), Seed = parse.GetValue(seed) }, cancellationToken);
+            Run(parse.GetValue(output)!.FullName, defaults with { Steps = parse.GetValue(steps), Seed = parse.GetValue(seed), WorkedShare = parse.GetValue(workedShare) }, cancellationToken);
             return Task.FromResult(0);
         });
         return command;
@@ -60,10 +61,14 @@ static class PretrainCommand
         var heldOut = MathProblems.HeldOut(256);
         const int maxNewTokens = 48;
         var format = PromptFormat.BuiltIn;
-        var greedy = Evaluation.Solved(Evaluation.Greedy(model, tokenizer, format, heldOut, maxNewTokens, cancellationToken));
+        var greedy = Evaluation.Greedy(model, tokenizer, format, heldOut, maxNewTokens, cancellationToken);
         var sampling = new SamplingOptions { MaxNewTokens = maxNewTokens, Seed = options.Seed };
         var samples = Evaluation.Sample(model, tokenizer, format, heldOut, 8, sampling, cancellationToken);
-        Console.WriteLine($"Held-out ({heldOut.Count} problems): greedy accuracy {greedy:P1}; at temperature 1, one sample {Evaluation.Solved(samples.Select(g => g[0]).ToList()):P1}, pass@8 {Evaluation.Solved(samples):P1}.");
+        var all = samples.SelectMany(g => g).ToList();
+        Console.WriteLine($"Held-out ({heldOut.Count} problems): greedy accuracy {Evaluation.Solved(greedy):P1} ({Evaluation.Worked(greedy):P0} worked); " +
+            $"at temperature 1, one sample {Evaluation.Solved(samples.Select(g => g[0]).ToList()):P1}, pass@8 {Evaluation.Solved(samples):P1}; " +
+            $"samples worked {Evaluation.Worked(all):P0}, right {Evaluation.Solved(all.Where(Evaluation.ShowsWork).ToList()):P1} of worked and " +
+            $"{Evaluation.Solved(all.Where(c => !Evaluation.ShowsWork(c)).ToList()):P1} of bare ones.");
 
         using var sampler = new GroupSampler(model, tokenizer, sampling);
         var prompts = heldOut.Take(8).Select(p => format.Format(p.Prompt)).ToList();

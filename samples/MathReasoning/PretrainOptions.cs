@@ -6,8 +6,11 @@ namespace Grpo.Samples.MathReasoning;
 /// </summary>
 public sealed record PretrainOptions
 {
-    /// <summary>Optimizer steps; default 300 (the committed checkpoint: loss about 0.2, held-out greedy accuracy about 30 %).</summary>
-    public int Steps { get; init; } = 300;
+    /// <summary>
+    /// Optimizer steps; default 1200, the committed checkpoint: held-out greedy accuracy 14.1 % (it answers bare), pass@8
+    /// at temperature 1 67.2 %, worked samples right 31 % of the time and bare ones 13 %.
+    /// </summary>
+    public int Steps { get; init; } = 1200;
 
     /// <summary>Problems per step; default 32.</summary>
     public int BatchSize { get; init; } = 32;
@@ -27,6 +30,14 @@ public sealed record PretrainOptions
     /// <summary>Seed of the initial weights and of the stream of training problems; default 1.</summary>
     public int Seed { get; init; } = 1;
 
+    /// <summary>
+    /// The share of pre-training answers that show their working ("3*4=12", "12+5=17", "#### 17"); the others give the
+    /// bare "#### 17", as much text does. Default 0.3: the model learns both ways, prefers the bare answer, and is
+    /// usually wrong with it but usually right when it works the steps out. That gap is the room GRPO has: the reward
+    /// alone teaches it that working pays.
+    /// </summary>
+    public double WorkedShare { get; init; } = 0.3;
+
     /// <summary>Print the mean loss every this many steps; default 100.</summary>
     public int LogEvery { get; init; } = 100;
 
@@ -39,6 +50,8 @@ public sealed record PretrainOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(LogEvery, 1, nameof(LogEvery));
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate))
             throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be a positive number.");
+        if (!(WorkedShare >= 0 && WorkedShare <= 1))
+            throw new ArgumentOutOfRangeException(nameof(WorkedShare), WorkedShare, "The share of worked answers must be between 0 and 1.");
         if (!(WeightDecay >= 0) || !(MaxGradNorm > 0))
             throw new ArgumentOutOfRangeException(nameof(WeightDecay), "Weight decay must be 0 or more and the gradient clip positive.");
     }

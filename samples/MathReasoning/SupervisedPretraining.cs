@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 namespace Grpo.Samples.MathReasoning;
 
 /// <summary>
-/// Supervised pre-training of the built-in model: next-token cross-entropy on (prompt → worked answer) pairs from
-/// the problem generator, the loss taken on the answer tokens only (and the end-of-turn token, so the model learns to
+/// Supervised pre-training of the built-in model: next-token cross-entropy on (prompt → answer) pairs from the
+/// problem generator, a <see cref="PretrainOptions.WorkedShare"/> of the answers worked and the rest bare, the loss taken on the answer tokens only (and the end-of-turn token, so the model learns to
 /// stop). AdamW with warmup and cosine decay; deterministic for a seed on one machine.
 /// </summary>
 public static class SupervisedPretraining
@@ -21,7 +21,9 @@ public static class SupervisedPretraining
     {
         options.Validate();
         int endOfTurn = tokenizer.TokenToId(BuiltInModel.EndOfTurn)!.Value, pad = tokenizer.TokenToId(BuiltInModel.EndOfText)!.Value;
-        using var problems = ArithmeticWordProblems.Stream(options.Seed, ProblemSplit.Train).GetEnumerator();
+        using var problems = ArithmeticWordProblems.Stream(options.Seed, ProblemSplit.Train)
+            .Select((problem, i) => (Question: problem.Question, Answer: ShowsWork(options, i) ? problem.Answer : problem.BareAnswer))
+            .GetEnumerator();
         using var optimizer = optim.AdamW(model.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
         model.train();
 
@@ -51,6 +53,13 @@ public static class SupervisedPretraining
         model.eval();
     }
 
+    /// <summary>
+    /// Whether the <paramref name="index"/>-th problem is shown with its working: exactly <see cref="PretrainOptions.WorkedShare"/>
+    /// of every run of problems, spread evenly, so the share holds in every batch and no random draw is involved.
+    /// </summary>
+    internal static bool ShowsWork(PretrainOptions options, int index) =>
+        Math.Floor((index + 1) * options.WorkedShare) > Math.Floor(index * options.WorkedShare);
+
     /// <summary>Linear warmup to the peak, then half a cosine down to a tenth of it.</summary>
     static double LearningRateAt(PretrainOptions options, int step)
     {
@@ -64,7 +73,7 @@ public static class SupervisedPretraining
     /// turn without the last token; targets [B, T] are the same shifted by one, with prompt and padding positions set
     /// to <see cref="Ignore"/>. Right padding needs no attention mask: causal attention never looks ahead to it.
     /// </summary>
-    static (Tensor Inputs, Tensor Targets) Batch(IEnumerator<WordProblem> problems, int size, HfTokenizer tokenizer, int endOfTurn, int pad)
+    static (Tensor Inputs, Tensor Targets) Batch(IEnumerator<(string Question, string Answer)> problems, int size, HfTokenizer tokenizer, int endOfTurn, int pad)
     {
         var rows = new List<(int[] Tokens, int PromptLength)>(size);
         for (int i = 0; i < size && problems.MoveNext(); i++)
