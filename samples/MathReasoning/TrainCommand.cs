@@ -29,7 +29,7 @@ static class TrainCommand
         var steps = new Option<int>("--steps") { Description = "GRPO steps.", DefaultValueFactory = _ => defaults.Steps };
         var seed = new Option<int>("--seed") { Description = "Seed of the training problems, sampling and adapter.", DefaultValueFactory = _ => defaults.Seed };
         var loraRank = new Option<int>("--lora-rank") { Description = "LoRA rank; 0 trains every weight (the KL reference is then a frozen copy).", DefaultValueFactory = _ => defaults.LoraRank };
-        var learningRate = new Option<double>("--learning-rate") { Description = "Peak AdamW learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
+        var learningRate = new Option<double>("--learning-rate") { Description = "AdamW learning rate at the first step; it decays linearly to zero by the last.", DefaultValueFactory = _ => defaults.LearningRate };
         var groupSize = new Option<int>("--group-size") { Description = "Completions sampled per prompt (G).", DefaultValueFactory = _ => defaults.GroupSize };
         var promptsPerStep = new Option<int>("--prompts-per-step") { Description = "Prompts per GRPO step.", DefaultValueFactory = _ => defaults.PromptsPerStep };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature during training.", DefaultValueFactory = _ => defaults.Temperature };
@@ -169,6 +169,7 @@ static class TrainCommand
         int window = Math.Max(1, Math.Min(10, rewards.Count / 2));
         var table = new Table().AddColumns("", "before", "after", "change");
         table.AddRow($"held-out accuracy (greedy, {before.Count} problems)", $"{accuracyBefore:P1}", $"{accuracyAfter:P1}", $"{(accuracyAfter - accuracyBefore) * 100:+0.0;-0.0} points");
+        table.AddRow("greedy answers that show their working", $"{Evaluation.Worked(before):P1}", $"{Evaluation.Worked(after):P1}", "");
         table.AddRow($"training reward (mean of first / last {window} steps)",
             $"{rewards.Take(window).Average(r => r.Reward):F2}", $"{rewards.TakeLast(window).Average(r => r.Reward):F2}", "");
         // CPU time too: on a shared machine the wall time says more about the neighbours than about the run.
