@@ -140,14 +140,17 @@ public sealed class GrpoTrainer : IDisposable
         (_step, _dataPosition, _numTokens) = (state.Step, state.DataPosition, state.NumTokens);
     }
 
-    /// <summary>Trains until <see cref="GrpoOptions.MaxSteps"/> (or <see cref="GrpoOptions.NumTrainEpochs"/>) steps are done.</summary>
+    /// <summary>
+    /// Trains until <see cref="GrpoOptions.MaxSteps"/> (or <see cref="GrpoOptions.NumTrainEpochs"/>) steps are done, on
+    /// a dedicated thread; <paramref name="progress"/> and <see cref="OnStep"/> are called from it.
+    /// </summary>
     /// <param name="dataset">The problems; each step takes <see cref="GrpoOptions.PromptsPerStep"/> of them, reshuffled every epoch.</param>
     /// <param name="progress">Receives each step's metrics.</param>
     /// <param name="cancellationToken">Stops between steps and inside sampling; the last checkpoint stays intact.</param>
     /// <returns>The metrics of every step this call ran.</returns>
     /// <exception cref="ArgumentException">The dataset is empty.</exception>
     /// <exception cref="GrpoTrainingException">The loss became NaN or infinite; nothing of that step was applied.</exception>
-    public async Task<IReadOnlyList<GrpoStepMetrics>> TrainAsync(
+    public Task<IReadOnlyList<GrpoStepMetrics>> TrainAsync(
         IReadOnlyList<Problem> dataset, IProgress<GrpoStepMetrics>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataset);
@@ -156,6 +159,14 @@ public sealed class GrpoTrainer : IDisposable
         if (_lora is null && _options.Beta != 0 && Reference is null)
             throw new InvalidOperationException("β > 0 without an adapter needs an explicit reference model: set Reference = FrozenCopy.Of(model, ...) before training.");
 
+        // The loop runs on one thread of its own. libtorch takes CPU tensor memory from malloc, and glibc gives every
+        // thread that allocates its own arena; a loop that moved between pool threads at each await grew all of them
+        // (the sample's run: 1.5 to 3.0 GB resident in 80 steps, against a flat 0.95 GB in one arena, which was faster too).
+        return Task.Factory.StartNew(() => Train(dataset, progress, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    IReadOnlyList<GrpoStepMetrics> Train(IReadOnlyList<Problem> dataset, IProgress<GrpoStepMetrics>? progress, CancellationToken cancellationToken)
+    {
         int totalSteps = _options.MaxSteps > 0
             ? _options.MaxSteps
             : (int)Math.Ceiling(_options.NumTrainEpochs * dataset.Count / _options.PromptsPerStep);
@@ -167,7 +178,7 @@ public sealed class GrpoTrainer : IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             var problems = order.Next(_options.PromptsPerStep).Select(i => dataset[i]).ToList();
-            var metrics = await StepAsync(problems, totalSteps, last, cancellationToken);
+            var metrics = RunStep(problems, totalSteps, last, cancellationToken);
             _dataPosition = order.Position;
             history.Add(last = metrics);
             AppendMetrics(metrics);
@@ -180,7 +191,7 @@ public sealed class GrpoTrainer : IDisposable
     }
 
     /// <summary>One GRPO step: rollout, rewards, advantages, reference pass, policy updates.</summary>
-    private async Task<GrpoStepMetrics> StepAsync(List<Problem> problems, int totalSteps, GrpoStepMetrics? previous, CancellationToken cancellationToken)
+    private GrpoStepMetrics RunStep(List<Problem> problems, int totalSteps, GrpoStepMetrics? previous, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         int g = _options.NumGenerations;
@@ -202,7 +213,8 @@ public sealed class GrpoTrainer : IDisposable
 
         // 2. Rewards, scored safely, then group-relative advantages.
         var inputs = completions.Select(c => new RewardInput(problems[c.PromptIndex].Prompt, c.Text, c.TokenIds, problems[c.PromptIndex].Fields)).ToList();
-        var scores = await _rewards.ScoreAsync(inputs, cancellationToken);
+        // Rewards run on pool threads (each bounded by its timeout); this thread waits for them.
+        var scores = _rewards.ScoreAsync(inputs, cancellationToken).GetAwaiter().GetResult();
         var advantages = Advantages.Compute(scores.ByReward, _rewardWeights, g, _options.ScaleRewards);
         var rewardSeconds = clock.Elapsed.TotalSeconds - samplingSeconds;
 

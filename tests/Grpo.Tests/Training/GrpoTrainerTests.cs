@@ -103,6 +103,22 @@ public class GrpoTrainerTests
     }
 
     [Fact]
+    public async Task TheLoopRunsOnOneThread()
+    {
+        // One thread keeps libtorch's allocations in one malloc arena (see TrainAsync), and OnStep and IProgress see a
+        // single thread.
+        var (model, lora) = TinyWithAdapter();
+        var threads = new List<int>();
+        using var trainer = new GrpoTrainer(model, new ByteTokenizer(), [new LowercaseShare()], Options(TestModels.TempFolder(), 4), lora)
+        {
+            OnStep = _ => threads.Add(Environment.CurrentManagedThreadId),
+        };
+        await trainer.TrainAsync(Prompts);
+        Assert.Equal(4, threads.Count);
+        Assert.Single(threads.Distinct());
+    }
+
+    [Fact]
     public async Task CheckpointsAreCompleteFoldersWithTheAdapterInPeftLayout()
     {
         var (model, lora) = TinyWithAdapter();
