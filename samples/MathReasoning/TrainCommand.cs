@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Grpo.Data;
 using Grpo.Lora;
@@ -14,10 +15,13 @@ namespace Grpo.Samples.MathReasoning;
 /// <summary>
 /// The sample's main command (no arguments needed): GRPO on maths problems checked by the maths reward. Measures
 /// held-out greedy accuracy before, during and after training, shows live progress, and leaves the adapter (or the
-/// fully fine-tuned model), the metrics and a plot in the output folder.
+/// fully fine-tuned model), the metrics, every held-out answer before and after, and a plot in the output folder.
 /// </summary>
 static class TrainCommand
 {
+    /// <summary>Keeps "+" and other characters as written in the held-out answers file, not as \u escapes.</summary>
+    static readonly JsonSerializerOptions ReadableJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>The root command, whose action is the GRPO run.</summary>
     public static RootCommand Create()
     {
@@ -154,6 +158,10 @@ static class TrainCommand
             foreach (var file in new[] { "tokenizer.json", "tokenizer_config.json" })
                 File.Copy(Path.Combine(plan.Model.Folder, file), Path.Combine(folder, "model", file));
         }
+        File.WriteAllLines(Path.Combine(folder, "heldout.jsonl"), before.Zip(after, (b, a) => JsonSerializer.Serialize(new
+        {
+            question = b.Problem.Prompt, gold = Gold(b.Problem), before = b.Completion, before_correct = b.Correct, after = a.Completion, after_correct = a.Correct,
+        }, ReadableJson)));
         File.WriteAllLines(Path.Combine(folder, "accuracy.jsonl"),
             accuracy.Select(a => JsonSerializer.Serialize(new { step = a.Step, heldout_greedy_accuracy = a.Accuracy })));
         MetricsPlot.Save(Path.Combine(folder, "plot.png"), rewards, accuracy);
