@@ -140,7 +140,8 @@ static class TrainCommand
                     OnStep = metrics =>
                     {
                         rewards.Add((metrics.Step, metrics.Reward));
-                        if (metrics.Step % settings.EvalEvery == 0 || metrics.Step == metrics.TotalSteps)
+                        // The last step's accuracy is the "after" measurement below, taken once.
+                        if (metrics.Step % settings.EvalEvery == 0 && metrics.Step != metrics.TotalSteps)
                             accuracy.Add((metrics.Step, Evaluation.Solved(Evaluation.Greedy(model, tokenizer, format, plan.HeldOut, settings.MaxCompletionLength, cancellationToken))));
                         task.Description = Markup.Escape(Describe(metrics, accuracy[^1]));
                         task.Value = metrics.Step;
@@ -149,6 +150,7 @@ static class TrainCommand
                 await trainer.TrainAsync(plan.Train, cancellationToken: cancellationToken);
             });
         var after = Evaluation.Greedy(model, tokenizer, format, plan.HeldOut, settings.MaxCompletionLength, cancellationToken);
+        accuracy.Add((rewards[^1].Step, Evaluation.Solved(after)));
         ShowResults(before, after, rewards, clock.Elapsed, Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart);
 
         if (lora is not null) lora.Save(Path.Combine(folder, "adapter"));
