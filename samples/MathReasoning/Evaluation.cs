@@ -40,19 +40,20 @@ public static class Evaluation
     }
 
     /// <summary>The share of problems with at least one correct completion (pass@k for groups of k; accuracy for k = 1).</summary>
-    public static double Solved(IReadOnlyList<IReadOnlyList<GradedCompletion>> groups) =>
-        groups.Count == 0 ? 0 : groups.Count(g => g.Any(c => c.Correct)) / (double)groups.Count;
+    public static double Solved(IReadOnlyList<IReadOnlyList<GradedCompletion>> groups) => Share(groups, g => g.Any(c => c.Correct));
 
     /// <summary>The share of correct completions.</summary>
-    public static double Solved(IReadOnlyList<GradedCompletion> completions) =>
-        completions.Count == 0 ? 0 : completions.Count(c => c.Correct) / (double)completions.Count;
+    public static double Solved(IReadOnlyList<GradedCompletion> completions) => Share(completions, c => c.Correct);
 
     /// <summary>The share of completions that write out working ("3*4=12") before the final answer.</summary>
-    public static double Worked(IReadOnlyList<GradedCompletion> completions) =>
-        completions.Count == 0 ? 0 : completions.Count(ShowsWork) / (double)completions.Count;
+    public static double Worked(IReadOnlyList<GradedCompletion> completions) => Share(completions, ShowsWork);
 
     /// <summary>True when the completion has at least one worked step, a line with an equals sign.</summary>
     public static bool ShowsWork(GradedCompletion completion) => completion.Completion.Contains('=');
+
+    /// <summary>The share of <paramref name="items"/> that satisfy <paramref name="predicate"/>; 0 for none.</summary>
+    static double Share<T>(IReadOnlyList<T> items, Func<T, bool> predicate) =>
+        items.Count == 0 ? 0 : items.Count(predicate) / (double)items.Count;
 
     static GradedCompletion Grade(Problem problem, Completion completion) =>
         new(problem, completion.Text, Reward.Score(new RewardInput(problem.Prompt, completion.Text, completion.TokenIds, problem.Fields)) == 1.0);
