@@ -19,8 +19,8 @@ static class EvalCommand
 
     public static Command Create()
     {
-        var model = new Option<DirectoryInfo>("--model") { Description = "Hugging Face model folder (config.json, model.safetensors, tokenizer.json).", Required = true };
-        var adapter = new Option<DirectoryInfo?>("--adapter") { Description = "LoRA adapter folder (PEFT layout) to put on the model, e.g. the output of 'grpo train'. [default: none]" };
+        var model = ModelFolder.ModelOption();
+        var adapter = ModelFolder.AdapterOption();
         var data = new Option<FileInfo>("--data") { Description = "Evaluation JSONL: one problem per line with its gold \"answer\" (math) or tests (code).", Required = true };
         var reward = new Option<string>("--reward") { Description = "What counts as correct: math (the answer equals the gold \"answer\") or code (every test passes).", DefaultValueFactory = _ => "math" };
         reward.AcceptOnlyFromAmong("math", "code");

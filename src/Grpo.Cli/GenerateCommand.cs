@@ -16,8 +16,8 @@ static class GenerateCommand
 
     public static Command Create()
     {
-        var model = new Option<DirectoryInfo>("--model") { Description = "Hugging Face model folder (config.json, model.safetensors, tokenizer.json).", Required = true };
-        var adapter = new Option<DirectoryInfo?>("--adapter") { Description = "LoRA adapter folder (PEFT layout) to put on the model, e.g. the output of 'grpo train'. [default: none]" };
+        var model = ModelFolder.ModelOption();
+        var adapter = ModelFolder.AdapterOption();
         var promptText = new Option<string?>("--prompt") { Description = "One prompt; its completion is printed as text." };
         var input = new Option<FileInfo?>("--input") { Description = "JSONL of prompts; each row is printed back with a \"completion\" field." };
         var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Most tokens generated per completion.", DefaultValueFactory = _ => 256 };

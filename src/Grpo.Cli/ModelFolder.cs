@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Grpo.Lora;
 using Grpo.Modeling;
 using Grpo.Tokenization;
@@ -19,6 +20,14 @@ sealed class ModelFolder : IDisposable
         EosTokenIds = eosTokenIds;
         ChatFormat = chatFormat;
     }
+
+    /// <summary>The <c>--model</c> option of every command that loads a model.</summary>
+    public static Option<DirectoryInfo> ModelOption() =>
+        new("--model") { Description = "Hugging Face model folder (config.json, model.safetensors, tokenizer.json).", Required = true };
+
+    /// <summary>The <c>--adapter</c> option of the commands that can put a trained adapter on the model.</summary>
+    public static Option<DirectoryInfo?> AdapterOption() =>
+        new("--adapter") { Description = "LoRA adapter folder (PEFT layout) to put on the model, e.g. the output of 'grpo train'. [default: none]" };
 
     /// <summary>The folder's full path; recorded as the base of adapters trained on it.</summary>
     public string Path { get; }

@@ -19,7 +19,7 @@ static class TrainCommand
 
     public static Command Create()
     {
-        var model = new Option<DirectoryInfo>("--model") { Description = "Hugging Face model folder (config.json, model.safetensors, tokenizer.json).", Required = true };
+        var model = ModelFolder.ModelOption();
         var data = new Option<FileInfo>("--data") { Description = "Training JSONL: one problem per line, e.g. GSM8K's {\"question\", \"answer\"}.", Required = true };
         var config = new Option<FileInfo?>("--config") { Description = "JSON file of GrpoOptions fields (e.g. {\"MaxSteps\": 200, \"LearningRate\": 1e-5}); options given here win over it." };
         var output = new Option<DirectoryInfo?>("--output") { Description = $"Folder for checkpoints, metrics.jsonl and the adapter. [default: {new GrpoOptions().OutputDir}, or the --config file's OutputDir]" };
