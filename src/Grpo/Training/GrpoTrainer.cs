@@ -161,7 +161,9 @@ public sealed class GrpoTrainer : IDisposable
 
         // The loop runs on one thread of its own. libtorch takes CPU tensor memory from malloc, and glibc gives every
         // thread that allocates its own arena; a loop that moved between pool threads at each await grew all of them
-        // (the sample's run: 1.5 to 3.0 GB resident in 80 steps, against a flat 0.95 GB in one arena, which was faster too).
+        // (the sample's run: 1.5 to 3.0 GB resident in 80 steps, against a flat 0.95 GB on one thread). That thread's
+        // secondary arena makes long or deep steps slower than the main arena would (README, "Speed and memory");
+        // MALLOC_ARENA_MAX=1 recovers it.
         return Task.Factory.StartNew(() => Train(dataset, progress, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
