@@ -39,9 +39,14 @@ public sealed class LoraAdapter : nn.Module<Tensor, Tensor>
     public LoraAdapter(long inFeatures, long outFeatures, int rank, double scale, double dropout, ScalarType dtype, Device device)
         : base(nameof(LoraAdapter))
     {
-        A = new Parameter(empty(rank, inFeatures, dtype, device));
+        using (no_grad())
+        {
+            // Drawn on the CPU in float32 whatever the layer's device and dtype, so a seed gives the same adapter everywhere.
+            using var a = empty(rank, inFeatures, ScalarType.Float32);
+            nn.init.kaiming_uniform_(a, a: Math.Sqrt(5));
+            A = new Parameter(a.to(dtype, device));
+        }
         B = new Parameter(zeros(outFeatures, rank, dtype, device));
-        using (no_grad()) nn.init.kaiming_uniform_(A, a: Math.Sqrt(5));
         Scale = scale;
         Dropout = dropout;
         RegisterComponents();

@@ -232,11 +232,15 @@ public sealed class LoraModel
     static LoraModel Attach(nn.Module model, LoraOptions options, string? baseModelNameOrPath, List<(string Path, Linear Layer)> targets)
     {
         foreach (var p in model.parameters()) p.requires_grad = false;
+        // The adapters draw from TorchSharp's process-wide generator, seeded for them and restored afterwards.
+        using var callersState = random.get_rng_state();
+        random.manual_seed(options.Seed);
         foreach (var (_, layer) in targets)
         {
             var w = layer.Weight;
             layer.AttachLora(new LoraAdapter(w.shape[1], w.shape[0], options.Rank, options.Scale, options.Dropout, w.dtype, w.device));
         }
+        random.set_rng_state(callersState);
         return new LoraModel(model, options, baseModelNameOrPath, targets);
     }
 

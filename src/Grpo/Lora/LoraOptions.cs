@@ -35,6 +35,14 @@ public sealed record LoraOptions
     /// <summary>Scale by alpha / sqrt(r) (rsLoRA) instead of alpha / r. Default false (PEFT).</summary>
     public bool UseRsLora { get; init; }
 
+    /// <summary>
+    /// Seed of the adapter's initialisation (A's Kaiming-uniform draw, made on the CPU in float32 and then moved, so
+    /// every device starts from the same adapter). Default 42, like <c>GrpoOptions.Seed</c>: the same options give the
+    /// same starting adapter, and <see cref="LoraModel.Apply"/> leaves TorchSharp's process-wide generator as it found
+    /// it. Not part of PEFT's adapter_config.json; a loaded adapter is never re-initialised.
+    /// </summary>
+    public int Seed { get; init; } = 42;
+
     /// <summary>The factor applied to B·A·x: alpha / r, or alpha / sqrt(r) with rsLoRA.</summary>
     public double Scale => UseRsLora ? Alpha / Math.Sqrt(Rank) : Alpha / Rank;
 

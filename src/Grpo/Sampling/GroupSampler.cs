@@ -164,8 +164,7 @@ public sealed class GroupSampler : IDisposable
         carried = next;
     }
 
-    /// <summary>Frees the random generator.</summary>
-    /// <summary>The random generator's state; saved in checkpoints and restored to resume a run exactly.</summary>
+    /// <summary>The random generator's state; saved and restored to continue a stream of draws exactly.</summary>
     public byte[] RandomState
     {
         get
@@ -179,6 +178,9 @@ public sealed class GroupSampler : IDisposable
             _generator.set_state(state);
         }
     }
+
+    /// <summary>Restarts the random generator from <paramref name="seed"/>, as if the sampler had been built with it.</summary>
+    public void Reseed(long seed) => _generator.manual_seed(seed);
 
     /// <inheritdoc/>
     public void Dispose() => _generator.Dispose();

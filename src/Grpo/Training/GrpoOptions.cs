@@ -155,7 +155,19 @@ public sealed record GrpoOptions
     /// </summary>
     public int? LogProbChunkTokens { get; init; }
 
-    /// <summary>Seed for sampling, data order and initialisation (<c>seed</c>). Default 42, Transformers' default.</summary>
+    /// <summary>
+    /// Cut a prompt that, with <see cref="MaxCompletionLength"/>, would not fit in the model's context on the left (keeping
+    /// its end: the question and the generation prompt) instead of refusing the row. Default false: an overlong row is
+    /// an error naming the row and the lengths, before any training. Not in TRL.
+    /// </summary>
+    public bool TruncatePromptsLeft { get; init; }
+
+    /// <summary>
+    /// Seed of the data order and of every step's rollouts and dropout (<c>seed</c>). Default 42, Transformers' default.
+    /// Each step draws from generators seeded with (Seed, step), so a resumed run samples what the uninterrupted one did.
+    /// The adapter's initialisation has its own seed, <see cref="Grpo.Lora.LoraOptions.Seed"/>; a trainer never
+    /// re-initialises an adapter it is given.
+    /// </summary>
     public int Seed { get; init; } = 42;
 
     // ---- Checkpoints and logs ----
@@ -163,11 +175,36 @@ public sealed record GrpoOptions
     /// <summary>Folder for checkpoints, the adapter and the metrics log (<c>output_dir</c>). Default "trainer_output", Transformers' default.</summary>
     public string OutputDir { get; init; } = "trainer_output";
 
-    /// <summary>Write a checkpoint every this many optimizer steps (<c>save_steps</c>). Default 500; 0 saves only at the end.</summary>
+    /// <summary>Write a checkpoint every this many optimizer steps (<c>save_steps</c>), and after the last. Default 500; 0 saves only after the last step.</summary>
     public int SaveSteps { get; init; } = 500;
 
-    /// <summary>Report metrics every this many optimizer steps (<c>logging_steps</c>). Default 10, TRL's default.</summary>
+    /// <summary>
+    /// Keep at most this many checkpoints, deleting the oldest after each save (<c>save_total_limit</c>). Default null:
+    /// keep every one. At least 1.
+    /// </summary>
+    public int? SaveTotalLimit { get; init; }
+
+    /// <summary>
+    /// Write a step line to the <c>ILogger</c> (and the <c>grpo train</c> console) every this many steps
+    /// (<c>logging_steps</c>). Default 10, TRL's default. <c>metrics.jsonl</c>, TensorBoard, <c>IProgress</c> and
+    /// <c>OnStep</c> see every step.
+    /// </summary>
     public int LoggingSteps { get; init; } = 10;
+
+    // ---- Evaluation (when the run is given an eval set) ----
+
+    /// <summary>
+    /// Evaluate on the eval set every this many steps, and after the last (<c>eval_steps</c> with
+    /// <c>eval_strategy="steps"</c>). Default null: <see cref="LoggingSteps"/>, as Transformers defaults it.
+    /// </summary>
+    public int? EvalSteps { get; init; }
+
+    /// <summary>
+    /// Sampled completions per eval row, for <c>eval_reward</c> and <c>eval_pass@k</c> (<c>num_generations_eval</c>).
+    /// Default null: <see cref="NumGenerations"/>. 0 skips sampling: only the greedy <c>eval_accuracy</c> is measured.
+    /// Otherwise at least 2.
+    /// </summary>
+    public int? NumGenerationsEval { get; init; }
 
     /// <summary>The upper clip in effect: <see cref="EpsilonHigh"/> when set, else <see cref="Epsilon"/>.</summary>
     public double EffectiveEpsilonHigh => EpsilonHigh ?? Epsilon;
@@ -237,6 +274,10 @@ public sealed record GrpoOptions
             throw new ArgumentException("OutputDir is empty; give a folder for checkpoints and logs.", nameof(OutputDir));
         AtLeast(SaveSteps, 0, nameof(SaveSteps), "use 0 to save only at the end, or a positive step interval");
         AtLeast(LoggingSteps, 1, nameof(LoggingSteps), "use 1 or more");
+        Check(SaveTotalLimit is null or >= 1, SaveTotalLimit, nameof(SaveTotalLimit), "keep at least 1 checkpoint, or null to keep all");
+        Check(EvalSteps is null or >= 1, EvalSteps, nameof(EvalSteps), "use 1 or more, or null to evaluate every LoggingSteps steps");
+        Check(NumGenerationsEval is null or 0 or >= 2, NumGenerationsEval, nameof(NumGenerationsEval),
+            "use 0 for greedy accuracy only, 2 or more for sampled rewards and pass@k, or null for NumGenerations");
     }
 
     /// <summary>

@@ -2,8 +2,8 @@ namespace Grpo.Training;
 
 /// <summary>
 /// What one GRPO step did, under the names TRL logs (<see cref="ToDictionary"/>), so dashboards and habits carry over.
-/// Reported through <c>IProgress&lt;GrpoStepMetrics&gt;</c>, the <see cref="GrpoTrainer.OnStep"/> callback and the
-/// <c>metrics.jsonl</c> log of the output folder.
+/// Reported through <c>IProgress&lt;GrpoStepMetrics&gt;</c>, the <see cref="GrpoRun.OnStep"/> callback and the run's
+/// metric sinks (<c>metrics.jsonl</c>, TensorBoard, <c>ILogger</c>).
 /// </summary>
 public sealed record GrpoStepMetrics
 {
@@ -45,8 +45,12 @@ public sealed record GrpoStepMetrics
     public required double GradNorm { get; init; }
     /// <summary>Learning rate of the last update (<c>learning_rate</c>).</summary>
     public required double LearningRate { get; init; }
-    /// <summary>Prompt and completion tokens processed since the run began (<c>num_tokens</c>).</summary>
-    public required long NumTokens { get; init; }
+    /// <summary>Prompt and completion tokens of this step's rollout.</summary>
+    public required long StepTokens { get; init; }
+    /// <summary>Prompt and completion tokens processed since the run began (<c>num_tokens</c>); set by the run.</summary>
+    public long NumTokens { get; init; }
+    /// <summary>The evaluation run after this step (<see cref="GrpoOptions.EvalSteps"/>); null on steps without one.</summary>
+    public EvaluationResult? Evaluation { get; init; }
     /// <summary>Completions trained on this step (fewer than generated when zero-deviation groups are dropped).</summary>
     public required int TrainedCompletions { get; init; }
     /// <summary>Completion tokens sampled per second.</summary>
@@ -101,6 +105,8 @@ public sealed record GrpoStepMetrics
             values[$"rewards/{name}/mean"] = mean;
             values[$"rewards/{name}/std"] = std;
         }
+        foreach (var (name, value) in Evaluation?.Metrics ?? new Dictionary<string, double>())
+            values[name] = value;
         return values;
     }
 }

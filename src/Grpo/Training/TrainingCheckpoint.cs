@@ -2,18 +2,14 @@ using System.Text.Json;
 
 namespace Grpo.Training;
 
-/// <summary>The trainer's own state in a checkpoint (<c>trainer_state.json</c>): enough to continue the run exactly.</summary>
+/// <summary>The run's own state in a checkpoint (<c>trainer_state.json</c>): enough to continue the run exactly.</summary>
 /// <param name="Step">Steps finished.</param>
 /// <param name="TotalSteps">The run's length in steps.</param>
 /// <param name="DataPosition">Problems handed out so far (the data order is a function of it and the seed).</param>
 /// <param name="NumTokens">Tokens processed so far (<c>num_tokens</c>).</param>
-/// <param name="Seed">The run's seed.</param>
+/// <param name="Seed">The run's seed; with the step it also fixes every step's random draws, so no generator state is saved.</param>
 /// <param name="RewardNames">The reward functions the run was trained with, in order.</param>
-/// <param name="SamplerRandomState">The sampler's random generator state.</param>
-/// <param name="TorchRandomState">TorchSharp's default generator state (adapter dropout).</param>
-public sealed record TrainerState(
-    int Step, int TotalSteps, long DataPosition, long NumTokens, int Seed, IReadOnlyList<string> RewardNames,
-    byte[] SamplerRandomState, byte[] TorchRandomState);
+public sealed record TrainerState(int Step, int TotalSteps, long DataPosition, long NumTokens, int Seed, IReadOnlyList<string> RewardNames);
 
 /// <summary>
 /// Checkpoints of a run: folders <c>checkpoint-N</c> in the output folder, each with the trained weights (the adapter in
@@ -72,12 +68,31 @@ public static class TrainingCheckpoint
         }
     }
 
+    /// <summary>Deletes the temporary folders of checkpoint writes that never finished (the process died mid-write).</summary>
+    public static void RemoveUnfinished(string outputDir)
+    {
+        if (!Directory.Exists(outputDir)) return;
+        foreach (var temp in Directory.EnumerateDirectories(outputDir, ".checkpoint-*.tmp"))
+            Directory.Delete(temp, recursive: true);
+    }
+
+    /// <summary>Deletes all but the <paramref name="count"/> newest complete checkpoints (<c>save_total_limit</c>).</summary>
+    public static void KeepNewest(string outputDir, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        foreach (var old in Complete(outputDir).Skip(count))
+            Directory.Delete(old, recursive: true);
+    }
+
     /// <summary>The newest complete checkpoint of a run's output folder, or null when it has none.</summary>
-    public static string? Latest(string outputDir) =>
-        !Directory.Exists(outputDir) ? null : Directory.EnumerateDirectories(outputDir, "checkpoint-*")
+    public static string? Latest(string outputDir) => Complete(outputDir).FirstOrDefault();
+
+    // Complete checkpoint folders, newest first.
+    private static IEnumerable<string> Complete(string outputDir) =>
+        !Directory.Exists(outputDir) ? [] : Directory.EnumerateDirectories(outputDir, "checkpoint-*")
             .Select(dir => (dir, ok: int.TryParse(Path.GetFileName(dir)["checkpoint-".Length..], out var step), step))
             .Where(c => c.ok && File.Exists(Path.Combine(c.dir, StateFileName)))
             .OrderByDescending(c => c.step)
             .Select(c => c.dir)
-            .FirstOrDefault();
+            .ToList();
 }

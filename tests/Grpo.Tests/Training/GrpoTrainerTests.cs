@@ -126,7 +126,7 @@ public class GrpoTrainerTests
         using var trainer = new GrpoTrainer(model, new ByteTokenizer(), [new LowercaseShare()], Options(dir, 3) with { SaveSteps = 2 }, lora);
         await trainer.TrainAsync(Prompts);
 
-        Assert.Equal(["checkpoint-2", "checkpoint-3", "metrics.jsonl"], Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).Order());
+        Assert.Equal(["checkpoint-2", "checkpoint-3", "metrics.jsonl", "runs"], Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).Order());
         var latest = TrainingCheckpoint.Latest(dir)!;
         Assert.EndsWith("checkpoint-3", latest);
         Assert.True(File.Exists(Path.Combine(latest, "adapter", "adapter_config.json")));
@@ -146,9 +146,12 @@ public class GrpoTrainerTests
 
         var error = await Assert.ThrowsAsync<GrpoTrainingException>(() => trainer.TrainAsync(Prompts));
 
+        Assert.Equal(TrainingFailure.Diverged, error.Cause);
         Assert.Contains($"at step {error.Step}", error.Message);
-        Assert.Equal(error.Step - 1, error.LastMetrics!.Step);
-        Assert.Equal(error.Step - 1, TrainingCheckpoint.LoadState(TrainingCheckpoint.Latest(dir)!).Step);
+        Assert.Contains($"Last metrics (step {error.Step - 1})", error.Message);
+        var latest = TrainingCheckpoint.Latest(dir)!;
+        Assert.Equal(error.Step - 1, TrainingCheckpoint.LoadState(latest).Step);
+        Assert.EndsWith($"resume from {latest}.", error.Message);
     }
 
     [Fact]
@@ -162,7 +165,7 @@ public class GrpoTrainerTests
 
         var full = CausalLM.Create(ModelConfig.Tiny("qwen3", vocabSize: 257), seed: 3);
         using var fullTrainer = new GrpoTrainer(full, new ByteTokenizer(), [new LowercaseShare()], Options(TestModels.TempFolder(), 1) with { Beta = 0.1 });
-        Assert.Contains("explicit reference model", (await Assert.ThrowsAsync<InvalidOperationException>(() => fullTrainer.TrainAsync(Prompts))).Message);
+        Assert.Contains("explicit reference model", (await Assert.ThrowsAsync<ArgumentException>(() => fullTrainer.TrainAsync(Prompts))).Message);
 
         Assert.Throws<InvalidDataException>(() => trainer.ResumeFrom(TestModels.TempFolder()));
     }

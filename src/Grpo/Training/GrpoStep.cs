@@ -1,0 +1,281 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Grpo.Data;
+using Grpo.Modeling;
+using Grpo.Rewards;
+using Grpo.Sampling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Grpo.Training;
+
+/// <summary>Where one step sits in its run: what the run decides, the step only uses.</summary>
+/// <param name="Step">This step, 1-based.</param>
+/// <param name="TotalSteps">The run's length in steps.</param>
+/// <param name="LearningRate">The learning rate of this step's updates (the run's schedule).</param>
+/// <param name="Seed">Seed of this step's rollouts.</param>
+public sealed record GrpoStepContext(int Step, int TotalSteps, double LearningRate, long Seed);
+
+/// <summary>
+/// One GRPO step, top to bottom: rollout → rewards → group-relative advantages → old-policy, sampler-correction and
+/// reference log-probs → μ clipped policy-gradient updates. It owns no files, console, clock of the run or global
+/// state; its collaborators come in through the constructor, so a new rollout engine, reward set or loss plugs in
+/// without touching the run (<see cref="GrpoRun"/>) that calls it.
+/// </summary>
+public sealed class GrpoStep
+{
+    private readonly CausalLM _policy;
+    private readonly IRolloutSource _rollouts;
+    private readonly RewardRunner _rewards;
+    private readonly GrpoLoss _loss;
+    private readonly PolicyOptimizer _optimizer;
+    private readonly KlReference? _reference;
+    private readonly GrpoOptions _options;
+    private readonly double[] _rewardWeights;
+    private readonly bool _samplerCorrection;
+
+    /// <summary>A step over <paramref name="policy"/>; checks before any work that the pieces fit together.</summary>
+    /// <param name="policy">The model being trained (adapter included).</param>
+    /// <param name="rollouts">Where completions come from.</param>
+    /// <param name="rewards">The reward functions, run safely.</param>
+    /// <param name="loss">The objective.</param>
+    /// <param name="optimizer">AdamW over the trainable weights.</param>
+    /// <param name="reference">π_ref of the KL term; required when β &gt; 0, ignored at β = 0.</param>
+    /// <param name="options">The run's settings (group size, μ, micro-batches, masking, correction).</param>
+    /// <exception cref="ArgumentException">β &gt; 0 without a reference, or reward weights that do not match the rewards.</exception>
+    /// <exception cref="InvalidDataException">The policy's weights are already NaN or infinite.</exception>
+    public GrpoStep(CausalLM policy, IRolloutSource rollouts, RewardRunner rewards, GrpoLoss loss, PolicyOptimizer optimizer,
+        KlReference? reference, GrpoOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(rollouts);
+        ArgumentNullException.ThrowIfNull(rewards);
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (options.Beta != 0 && reference is null)
+            throw new ArgumentException($"Beta is {options.Beta}, so the KL term needs a reference policy (KlReference.AdapterOff or KlReference.Frozen); set Beta to 0 to train without one.", nameof(reference));
+        (_policy, _rollouts, _rewards, _loss, _optimizer, _options) = (policy, rollouts, rewards, loss, optimizer, options);
+        _reference = options.Beta == 0 ? null : reference;
+        _rewardWeights = options.ResolveRewardWeights(rewards.Names.Count);
+        _samplerCorrection = !rollouts.LogProbsMatchTrainer;
+        EnsureFinite(policy);
+    }
+
+    /// <summary>The reward functions' names, in order.</summary>
+    public IReadOnlyList<string> RewardNames => _rewards.Names;
+
+    /// <summary>
+    /// Runs the step on <paramref name="problems"/> (their prompts already encoded as <paramref name="promptIds"/>) and
+    /// returns its metrics. Nothing of a step that throws is applied to the weights.
+    /// </summary>
+    /// <exception cref="GrpoTrainingException">The step cannot go on: outputs, loss, gradients or weights became
+    /// non-finite, or memory ran out. The exception says which, with advice that fits.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; nothing was applied.</exception>
+    public GrpoStepMetrics Run(IReadOnlyList<Problem> problems, IReadOnlyList<int[]> promptIds, GrpoStepContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        ArgumentNullException.ThrowIfNull(promptIds);
+        ArgumentNullException.ThrowIfNull(context);
+        var clock = Stopwatch.StartNew();
+        int g = _options.NumGenerations;
+
+        // 1. Rollout: G completions per prompt from the current policy.
+        _policy.eval();
+        var completions = Guard(context.Step, "sampling",
+            () => _rollouts.GenerateAsync(new RolloutRequest(promptIds, g, context.Seed), cancellationToken).GetAwaiter().GetResult());
+        var samplingSeconds = clock.Elapsed.TotalSeconds;
+
+        // 2. Rewards, scored safely on pool threads (each bounded by its timeout), then group-relative advantages.
+        var inputs = completions.Select(c => new RewardInput(problems[c.PromptIndex].Prompt, c.Text, c.TokenIds, problems[c.PromptIndex].Fields)).ToList();
+        var scores = _rewards.ScoreAsync(inputs, cancellationToken).GetAwaiter().GetResult();
+        var advantages = Advantages.Compute(scores.ByReward, _rewardWeights, g, _options.ScaleRewards);
+        var rewardSeconds = clock.Elapsed.TotalSeconds - samplingSeconds;
+
+        // 3. DAPO dynamic sampling: groups whose rewards are all equal carry no signal and can be left out.
+        var rows = Enumerable.Range(0, completions.Count)
+            .Where(i => !(_options.DropZeroStdGroups && advantages.ZeroStdGroups[i / g]))
+            .ToArray();
+        var microBatches = MicroBatches(rows)
+            .Select(r => RolloutBatch.Build(promptIds, completions, r, advantages.Values, _options.MaskTruncatedCompletions, _policy.Device))
+            .ToList();
+        try
+        {
+            // 4. Log-probs fixed for the whole step: the old policy's (the trainer's own forward pass, when μ > 1 or
+            //    the sampler is corrected for), and the reference's (β > 0).
+            bool needOld = _options.NumIterations > 1 || _samplerCorrection;
+            var old = needOld ? microBatches.Select(b => Guard(context.Step, "the old-policy pass", () => FixedLogProbs(b, null))).ToList() : null;
+            var reference = _reference is null ? null : microBatches.Select(b => Guard(context.Step, "the reference pass", () => FixedLogProbs(b, _reference))).ToList();
+            var referenceSeconds = clock.Elapsed.TotalSeconds - samplingSeconds - rewardSeconds;
+
+            // 5. μ policy updates on the same rollout.
+            var update = Update.Skipped;
+            for (int iteration = 0; iteration < _options.NumIterations && microBatches.Count > 0; iteration++)
+                update = Guard(context.Step, "the policy update", () => UpdatePolicy(microBatches, old, reference, context, cancellationToken));
+            old?.ForEach(t => t.Dispose());
+            reference?.ForEach(t => t.Dispose());
+            var policySeconds = clock.Elapsed.TotalSeconds - samplingSeconds - rewardSeconds - referenceSeconds;
+
+            var lengths = completions.Select(c => c.TokenIds.Length).ToArray();
+            return new GrpoStepMetrics
+            {
+                Step = context.Step,
+                TotalSteps = context.TotalSteps,
+                Reward = advantages.RewardMean,
+                RewardStd = advantages.RewardStd,
+                RewardsByFunction = _rewards.Names.Select((name, k) => (name, k)).ToDictionary(x => x.name, x => (advantages.MeanByFunction[x.k], advantages.StdByFunction[x.k])),
+                RewardFailures = scores.Failures.Count,
+                FracRewardZeroStd = advantages.FracRewardZeroStd,
+                MeanCompletionLength = lengths.Average(),
+                MinCompletionLength = lengths.Min(),
+                MaxCompletionLength = lengths.Max(),
+                ClippedRatio = completions.Count(c => c.Truncated) / (double)completions.Count,
+                Kl = update.Kl,
+                Entropy = update.Entropy,
+                Loss = update.Loss,
+                ClipRatioLow = update.ClipRatioLow,
+                ClipRatioHigh = update.ClipRatioHigh,
+                ClipRatioRegion = update.ClipRatioRegion,
+                GradNorm = update.GradNorm,
+                LearningRate = context.LearningRate,
+                StepTokens = completions.Sum(c => (long)c.TokenIds.Length + promptIds[c.PromptIndex].Length),
+                TrainedCompletions = rows.Length,
+                SamplingTokensPerSecond = lengths.Sum() / Math.Max(samplingSeconds, 1e-9),
+                TrainingTokensPerSecond = _options.NumIterations * microBatches.Sum(b => b.Tokens) / Math.Max(policySeconds, 1e-9),
+                SamplingSeconds = samplingSeconds,
+                RewardSeconds = rewardSeconds,
+                ReferenceSeconds = referenceSeconds,
+                PolicySeconds = policySeconds,
+                StepSeconds = clock.Elapsed.TotalSeconds,
+            };
+        }
+        finally
+        {
+            microBatches.ForEach(b => b.Dispose());
+        }
+    }
+
+    /// <summary>The rows of each micro-batch: <see cref="GrpoOptions.GradientAccumulationSteps"/> near-equal slices.</summary>
+    private IEnumerable<int[]> MicroBatches(int[] rows)
+    {
+        if (rows.Length == 0) yield break;
+        int size = (int)Math.Ceiling(rows.Length / (double)_options.GradientAccumulationSteps);
+        for (int start = 0; start < rows.Length; start += size)
+            yield return rows[start..Math.Min(rows.Length, start + size)];
+    }
+
+    private readonly record struct Update(
+        double Loss, double? Kl, double? Entropy, double ClipRatioLow, double ClipRatioHigh, double ClipRatioRegion, double GradNorm)
+    {
+        public static readonly Update Skipped = new(0, null, null, 0, 0, 0, 0);
+    }
+
+    /// <summary>One optimizer step over every micro-batch of the rollout: accumulate gradients, clip, step.</summary>
+    private Update UpdatePolicy(List<RolloutBatch> batches, List<Tensor>? old, List<Tensor>? reference, GrpoStepContext context, CancellationToken cancellationToken)
+    {
+        _policy.train();
+        double activeTokens = batches.Sum(b => b.CompletionMask.sum().item<float>());
+        double loss = 0, low = 0, high = 0, region = 0;
+        double? kl = null, entropy = null;
+        for (int i = 0; i < batches.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var batch = batches[i];
+            var (logProbs, entropies) = LogProbs(batch, _policy);
+            var result = _loss.Compute(new GrpoLossInputs
+            {
+                LogProbs = logProbs,
+                OldLogProbs = old?[i],
+                RefLogProbs = reference?[i],
+                Advantages = batch.Advantages,
+                CompletionMask = batch.CompletionMask,
+                Entropies = entropies,
+                ActiveTokensInStep = activeTokens,
+                MicroBatchesInStep = batches.Count,
+            });
+            var value = result.Loss.item<float>();
+            if (!float.IsFinite(value))
+            {
+                _optimizer.ZeroGrad();
+                throw new GrpoTrainingException(context.Step, TrainingFailure.Diverged,
+                    $"The loss is {value} at step {context.Step} (micro-batch {i + 1} of {batches.Count}); no update of that step was applied.");
+            }
+            result.Loss.backward();
+            loss += value;
+            low += result.ClipRatioLow / batches.Count;
+            high += result.ClipRatioHigh / batches.Count;
+            region += result.ClipRatioRegion / batches.Count;
+            if (result.Kl is { } k) kl = (kl ?? 0) + k / batches.Count;
+            if (result.Entropy is { } e) entropy = (entropy ?? 0) + e / batches.Count;
+        }
+
+        double gradNorm = _optimizer.ClipGradients();
+        if (!double.IsFinite(gradNorm))
+        {
+            _optimizer.ZeroGrad();
+            throw new GrpoTrainingException(context.Step, TrainingFailure.Diverged,
+                $"The gradient norm is {gradNorm} at step {context.Step}; no update of that step was applied.");
+        }
+        _optimizer.Step(context.LearningRate);
+        if (!_optimizer.WeightsAreFinite())
+            throw new GrpoTrainingException(context.Step, TrainingFailure.Diverged,
+                $"The weights became NaN or infinite in the update of step {context.Step} (learning rate {context.LearningRate}); the weights in memory are lost.");
+        return new Update(loss, kl, entropy, low, high, region, gradNorm);
+    }
+
+    /// <summary>[B, C] log-probs of the completion tokens under <paramref name="model"/>, and their entropies (no gradient).</summary>
+    private (Tensor LogProbs, Tensor Entropies) LogProbs(RolloutBatch batch, CausalLM model)
+    {
+        var hidden = model.HiddenStates(batch.InputIds, batch.AttentionMask); // [B, P + C, H]
+        var predicting = hidden.narrow(1, batch.PromptLength - 1, batch.CompletionLength); // [B, C, H]: the state before each completion token
+        return TokenLogProbs.ComputeWithEntropy(predicting, model.LmHeadWeight, null, batch.Targets, _options.Temperature, _options.LogProbChunkTokens);
+    }
+
+    /// <summary>[B, C] log-probs without gradient, in eval mode: the current policy's (π_old), or the reference's.</summary>
+    private Tensor FixedLogProbs(RolloutBatch batch, KlReference? reference)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        _policy.eval();
+        using var use = reference?.Use();
+        return LogProbs(batch, reference?.Model ?? _policy).LogProbs.detach().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Runs one part of the step and turns libtorch's native failures into what they mean: memory that ran out, or
+    /// outputs that are no longer finite because the weights diverged.
+    /// </summary>
+    private T Guard<T>(int step, string part, Func<T> work)
+    {
+        try
+        {
+            return work();
+        }
+        catch (ExternalException e)
+        {
+            var native = e.Message.Split('\n')[0];
+            if (native.Contains("allocate", StringComparison.OrdinalIgnoreCase) || native.Contains("out of memory", StringComparison.OrdinalIgnoreCase))
+                throw new GrpoTrainingException(step, TrainingFailure.OutOfMemory,
+                    $"Step {step} ran out of memory in {part} ({native}). Lower PromptsPerStep, NumGenerations or MaxCompletionLength, " +
+                    "or raise GradientAccumulationSteps so each micro-batch is smaller.", e);
+            if (!_optimizer.WeightsAreFinite())
+                throw new GrpoTrainingException(step, TrainingFailure.Diverged,
+                    $"Step {step} failed in {part}: the trained weights are NaN or infinite, so the model's outputs are too ({native}).", e);
+            throw new GrpoTrainingException(step, TrainingFailure.Native, $"Step {step} failed in {part}: {native}", e);
+        }
+    }
+
+    /// <summary>Refuses a model whose weights are already NaN or infinite: no training can start from it.</summary>
+    private static void EnsureFinite(CausalLM model)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in model.named_parameters())
+            if (!parameter.isfinite().all().item<bool>())
+                throw new InvalidDataException(
+                    $"The model's weight '{name}' holds NaN or infinite values before any training: the checkpoint is damaged or " +
+                    "was saved from a diverged run. Load a healthy checkpoint.");
+    }
+}

@@ -1,0 +1,60 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Grpo.Training;
+
+/// <summary>
+/// AdamW over the trainable weights (the LoRA adapter, or every weight), with global gradient-norm clipping
+/// (<c>max_grad_norm</c>) and a learning rate set per step by the run's schedule. Its state is part of a checkpoint.
+/// </summary>
+public sealed class PolicyOptimizer : IDisposable
+{
+    private readonly AdamW _adamW;
+    private readonly double _maxGradNorm;
+
+    /// <summary>AdamW over <paramref name="trainable"/> with the AdamW and clipping settings of <paramref name="options"/>.</summary>
+    public PolicyOptimizer(IReadOnlyList<Parameter> trainable, GrpoOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(trainable);
+        ArgumentNullException.ThrowIfNull(options);
+        if (trainable.Count == 0)
+            throw new ArgumentException("The model has no trainable weights. Apply a LoRA adapter (LoraModel.Apply) or unfreeze the model.", nameof(trainable));
+        Parameters = trainable;
+        _maxGradNorm = options.MaxGradNorm;
+        _adamW = optim.AdamW(trainable, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
+    }
+
+    /// <summary>The weights it updates.</summary>
+    public IReadOnlyList<Parameter> Parameters { get; }
+
+    /// <summary>Clips the accumulated gradients to the maximum norm and returns their norm before clipping (<c>grad_norm</c>).</summary>
+    public double ClipGradients() => nn.utils.clip_grad_norm_(Parameters, _maxGradNorm);
+
+    /// <summary>One AdamW update at <paramref name="learningRate"/>, then clears the gradients.</summary>
+    public void Step(double learningRate)
+    {
+        foreach (var group in _adamW.ParamGroups) group.LearningRate = learningRate;
+        _adamW.step();
+        _adamW.zero_grad();
+    }
+
+    /// <summary>Drops the accumulated gradients without updating (a refused step).</summary>
+    public void ZeroGrad() => _adamW.zero_grad();
+
+    /// <summary>True when every trained weight is finite.</summary>
+    public bool WeightsAreFinite()
+    {
+        using var scope = NewDisposeScope();
+        return Parameters.All(p => p.isfinite().all().item<bool>());
+    }
+
+    /// <summary>Writes the optimizer's moments and step counts (TorchSharp's format).</summary>
+    public void Save(string path) => _adamW.save_state_dict(path);
+
+    /// <summary>Restores what <see cref="Save"/> wrote.</summary>
+    public void Load(string path) => _adamW.load_state_dict(path);
+
+    /// <inheritdoc/>
+    public void Dispose() => _adamW.Dispose();
+}

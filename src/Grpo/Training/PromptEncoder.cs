@@ -1,0 +1,83 @@
+using Grpo.Data;
+using Grpo.Tokenization;
+
+namespace Grpo.Training;
+
+/// <summary>
+/// Turns a problem into the token ids the model is prompted with: the chat template (with an optional system message)
+/// around the problem's prompt, then the tokenizer. Checks that a prompt leaves room in the model's context for the
+/// longest completion, so an overlong row is refused before training rather than trained on garbage positions.
+/// </summary>
+public sealed class PromptEncoder
+{
+    private readonly ITokenizer _tokenizer;
+
+    /// <summary>Encodes with <paramref name="tokenizer"/>; <paramref name="chatFormat"/> null feeds the prompt text as it is.</summary>
+    public PromptEncoder(ITokenizer tokenizer, IChatFormatter? chatFormat = null, string? systemPrompt = null)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        _tokenizer = tokenizer;
+        ChatFormat = chatFormat;
+        SystemPrompt = systemPrompt;
+    }
+
+    /// <summary>The chat template the prompt is put in; null for none.</summary>
+    public IChatFormatter? ChatFormat { get; }
+
+    /// <summary>The system message put before each prompt when there is a chat template; null for none.</summary>
+    public string? SystemPrompt { get; }
+
+    /// <summary>The text the model sees for <paramref name="problem"/>, generation prompt included.</summary>
+    public string Format(Problem problem)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        if (ChatFormat is null) return problem.Prompt;
+        ChatMessage[] messages = SystemPrompt is null
+            ? [new ChatMessage("user", problem.Prompt)]
+            : [new ChatMessage("system", SystemPrompt), new ChatMessage("user", problem.Prompt)];
+        return ChatFormat.Format(messages, addGenerationPrompt: true);
+    }
+
+    /// <summary>The token ids of <paramref name="problem"/>'s formatted prompt.</summary>
+    public int[] Encode(Problem problem) => _tokenizer.Encode(Format(problem));
+
+    /// <summary>
+    /// Encodes every row of <paramref name="rows"/>, checking that each prompt plus <paramref name="maxCompletionLength"/>
+    /// tokens fits in <paramref name="contextLength"/>. A longer prompt is refused, naming its row and the lengths,
+    /// unless <paramref name="truncateLeft"/> is set: it then keeps the prompt's last tokens (the question and the
+    /// generation prompt, losing the start of the system message or context).
+    /// </summary>
+    /// <param name="rows">The problems, in order; errors name rows 1-based.</param>
+    /// <param name="setName">What the rows are ("training set", "eval set"), for messages.</param>
+    /// <param name="maxCompletionLength">Tokens each completion may add.</param>
+    /// <param name="contextLength">The model's context (<c>max_position_embeddings</c>).</param>
+    /// <param name="truncateLeft">Cut overlong prompts on the left instead of refusing them.</param>
+    /// <exception cref="ArgumentException">A prompt is empty, or too long and <paramref name="truncateLeft"/> is false.</exception>
+    public IReadOnlyList<int[]> EncodeAll(IReadOnlyList<Problem> rows, string setName, int maxCompletionLength, int contextLength, bool truncateLeft)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        int room = contextLength - maxCompletionLength;
+        if (room < 1)
+            throw new ArgumentException(
+                $"MaxCompletionLength {maxCompletionLength} leaves no room for a prompt in the model's context of {contextLength} tokens " +
+                "(max_position_embeddings); lower MaxCompletionLength.", nameof(maxCompletionLength));
+        var encoded = new int[rows.Count][];
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var ids = Encode(rows[i]);
+            if (ids.Length == 0)
+                throw new ArgumentException($"Row {i + 1} of the {setName} encodes to no tokens; give every row a prompt.", nameof(rows));
+            if (ids.Length > room)
+            {
+                if (!truncateLeft)
+                    throw new ArgumentException(
+                        $"Row {i + 1} of the {setName}: its prompt is {ids.Length} tokens, and with MaxCompletionLength {maxCompletionLength} " +
+                        $"that exceeds the model's context of {contextLength} tokens (max_position_embeddings). Shorten the row, lower " +
+                        "MaxCompletionLength, or set TruncatePromptsLeft to keep each prompt's last tokens.", nameof(rows));
+                ids = ids[^room..];
+            }
+            encoded[i] = ids;
+        }
+        return encoded;
+    }
+}
