@@ -117,41 +117,46 @@ static class TrainCommand
 
         var clock = Stopwatch.StartNew();
         var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
-        var before = Evaluation.Greedy(model, tokenizer, format, plan.HeldOut, settings.MaxCompletionLength, cancellationToken);
-        var accuracy = new List<(int Step, double Accuracy)> { (0, Evaluation.Solved(before)) };
-        AnsiConsole.MarkupLine($"Held-out accuracy before training: [bold]{accuracy[0].Accuracy:P1}[/] (greedy).");
-
         var options = settings.ToGrpoOptions(folder);
         LoraModel? lora = settings.LoraRank > 0
-            ? LoraModel.Apply(model, new LoraOptions { Rank = settings.LoraRank, Alpha = 2 * settings.LoraRank }, plan.Model.Folder)
+            ? LoraModel.Apply(model, new LoraOptions { Rank = settings.LoraRank, Alpha = 2 * settings.LoraRank, Seed = settings.Seed }, plan.Model.Folder)
             : null;
         using var reference = lora is null && settings.Beta > 0 ? FrozenCopy.Of(model, () => Checkpoint.Load(plan.Model.Folder)) : null;
         var rewards = new List<(int Step, double Reward)>();
+        var accuracy = new List<(int Step, double Accuracy)>();
+        EvaluationResult? after = null;
+        ProgressTask? task = null;
+        using var trainer = new GrpoTrainer(model, tokenizer, [new MathAnswerReward(MathProblems.AnswerField)], options, lora)
+        {
+            ChatFormat = format.Chat,
+            SystemPrompt = format.SystemPrompt,
+            Reference = reference,
+            OnStep = metrics =>
+            {
+                rewards.Add((metrics.Step, metrics.Reward));
+                if (metrics.Evaluation is { } evaluation)
+                {
+                    accuracy.Add((metrics.Step, evaluation.Accuracy));
+                    after = evaluation;   // the run evaluates after its last step too
+                }
+                task!.Description = Markup.Escape(Describe(metrics, accuracy[^1]));
+                task.Value = metrics.Step;
+            },
+        };
+
+        // Held-out accuracy is the trainer's own evaluation: greedy answers graded by the maths reward (eval_accuracy).
+        var before = await trainer.EvaluateAsync(plan.HeldOut, cancellationToken);
+        accuracy.Add((0, before.Accuracy));
+        AnsiConsole.MarkupLine($"Held-out accuracy before training: [bold]{before.Accuracy:P1}[/] (greedy).");
+
         await AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .StartAsync(async progress =>
             {
-                var task = progress.AddTask("starting", maxValue: settings.Steps);
-                using var trainer = new GrpoTrainer(model, tokenizer, [new MathAnswerReward(MathProblems.AnswerField)], options, lora)
-                {
-                    ChatFormat = format.Chat,
-                    SystemPrompt = format.SystemPrompt,
-                    Reference = reference,
-                    OnStep = metrics =>
-                    {
-                        rewards.Add((metrics.Step, metrics.Reward));
-                        // The last step's accuracy is the "after" measurement below, taken once.
-                        if (metrics.Step % settings.EvalEvery == 0 && metrics.Step != metrics.TotalSteps)
-                            accuracy.Add((metrics.Step, Evaluation.Solved(Evaluation.Greedy(model, tokenizer, format, plan.HeldOut, settings.MaxCompletionLength, cancellationToken))));
-                        task.Description = Markup.Escape(Describe(metrics, accuracy[^1]));
-                        task.Value = metrics.Step;
-                    },
-                };
-                await trainer.TrainAsync(plan.Train, cancellationToken: cancellationToken);
+                task = progress.AddTask("starting", maxValue: settings.Steps);
+                await trainer.TrainAsync(plan.Train, plan.HeldOut, cancellationToken: cancellationToken);
             });
-        var after = Evaluation.Greedy(model, tokenizer, format, plan.HeldOut, settings.MaxCompletionLength, cancellationToken);
-        accuracy.Add((rewards[^1].Step, Evaluation.Solved(after)));
-        ShowResults(before, after, rewards, clock.Elapsed, Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart);
+        ShowResults(before.Greedy, after!.Greedy, rewards, clock.Elapsed, Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart);
 
         if (lora is not null) lora.Save(Path.Combine(folder, "adapter"));
         else
@@ -160,9 +165,9 @@ static class TrainCommand
             foreach (var file in new[] { "tokenizer.json", "tokenizer_config.json" })
                 File.Copy(Path.Combine(plan.Model.Folder, file), Path.Combine(folder, "model", file));
         }
-        File.WriteAllLines(Path.Combine(folder, "heldout.jsonl"), before.Zip(after, (b, a) => JsonSerializer.Serialize(new
+        File.WriteAllLines(Path.Combine(folder, "heldout.jsonl"), before.Greedy.Zip(after.Greedy, (b, a) => JsonSerializer.Serialize(new
         {
-            question = b.Problem.Prompt, gold = Gold(b.Problem), before = b.Completion, before_correct = b.Correct, after = a.Completion, after_correct = a.Correct,
+            question = b.Problem.Prompt, gold = Gold(b.Problem), before = b.Completion.Text, before_correct = b.Correct, after = a.Completion.Text, after_correct = a.Correct,
         }, ReadableJson)));
         File.WriteAllLines(Path.Combine(folder, "accuracy.jsonl"),
             accuracy.Select(a => JsonSerializer.Serialize(new { step = a.Step, heldout_greedy_accuracy = a.Accuracy })));
@@ -173,7 +178,7 @@ static class TrainCommand
         $"reward {m.Reward:F2}  KL {(m.Kl is { } kl ? kl.ToString("F4") : "-")}  length {m.MeanCompletionLength:F1}  " +
         $"{m.SamplingTokensPerSecond:F0} tok/s  {m.StepSeconds:F1} s/step  held-out {heldOut.Accuracy:P0} @{heldOut.Step}";
 
-    static void ShowResults(IReadOnlyList<GradedCompletion> before, IReadOnlyList<GradedCompletion> after, List<(int Step, double Reward)> rewards, TimeSpan time, TimeSpan cpuTime)
+    static void ShowResults(IReadOnlyList<EvaluatedRow> before, IReadOnlyList<EvaluatedRow> after, List<(int Step, double Reward)> rewards, TimeSpan time, TimeSpan cpuTime)
     {
         double accuracyBefore = Evaluation.Solved(before), accuracyAfter = Evaluation.Solved(after);
         int window = Math.Max(1, Math.Min(10, rewards.Count / 2));
@@ -194,6 +199,6 @@ static class TrainCommand
 
     static string Gold(Problem problem) => problem.Fields[MathProblems.AnswerField].GetString()!.Split("####")[^1].Trim();
 
-    static string Show(GradedCompletion completion) =>
-        $"{(completion.Correct ? "[green]right[/]" : "[red]wrong[/]")}\n{Markup.Escape(completion.Completion.Trim())}";
+    static string Show(EvaluatedRow completion) =>
+        $"{(completion.Correct ? "[green]right[/]" : "[red]wrong[/]")}\n{Markup.Escape(completion.Completion.Text.Trim())}";
 }

@@ -80,6 +80,8 @@ public sealed record TrainSettings
             OutputDir = outputDir,
             SaveSteps = Steps,
             LoggingSteps = 1,
+            EvalSteps = EvalEvery,
+            NumGenerationsEval = 0,   // greedy accuracy only: sampling the held-out set would double the run's time
         };
         options.Validate();
         return options;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 using Grpo.Data;
 using Grpo.Modeling;
 using Grpo.Rewards;
@@ -22,8 +23,9 @@ public sealed record GrpoStepContext(int Step, int TotalSteps, double LearningRa
 /// state; its collaborators come in through the constructor, so a new rollout engine, reward set or loss plugs in
 /// without touching the run (<see cref="GrpoRun"/>) that calls it.
 /// </summary>
-public sealed class GrpoStep
+public sealed partial class GrpoStep
 {
+
     private readonly CausalLM _policy;
     private readonly IRolloutSource _rollouts;
     private readonly RewardRunner _rewards;
@@ -260,12 +262,16 @@ public sealed class GrpoStep
                 throw new GrpoTrainingException(step, TrainingFailure.OutOfMemory,
                     $"Step {step} ran out of memory in {part} ({native}). Lower PromptsPerStep, NumGenerations or MaxCompletionLength, " +
                     "or raise GradientAccumulationSteps so each micro-batch is smaller.", e);
-            if (!_optimizer.WeightsAreFinite())
+            // libtorch's samplers and kernels refuse NaN or infinite values: weights pushed so far that the outputs overflow.
+            if (!_optimizer.WeightsAreFinite() || NonFinite().IsMatch(native))
                 throw new GrpoTrainingException(step, TrainingFailure.Diverged,
-                    $"Step {step} failed in {part}: the trained weights are NaN or infinite, so the model's outputs are too ({native}).", e);
+                    $"Step {step} failed in {part}: the model's outputs are NaN or infinite after the updates so far ({native}).", e);
             throw new GrpoTrainingException(step, TrainingFailure.Native, $"Step {step} failed in {part}: {native}", e);
         }
     }
+
+    [GeneratedRegex(@"\b(nan|inf)\b", RegexOptions.IgnoreCase)]
+    private static partial Regex NonFinite();
 
     /// <summary>Refuses a model whose weights are already NaN or infinite: no training can start from it.</summary>
     private static void EnsureFinite(CausalLM model)
