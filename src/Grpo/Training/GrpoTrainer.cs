@@ -83,7 +83,7 @@ public sealed class GrpoTrainer : IDisposable
             Seed = options.Seed,
             PromptsPerBatch = options.PromptsPerStep,
         });
-        _loss = new GrpoLoss(options);
+        _loss = new GrpoLoss(GrpoLossSettings.From(options));
         _trainable = lora?.TrainableParameters() ?? model.parameters().Where(p => p.requires_grad).ToList();
         if (_trainable.Count == 0)
             throw new ArgumentException("The model has no trainable weights. Apply a LoRA adapter (LoraModel.Apply) or unfreeze the model.", nameof(model));
@@ -327,9 +327,9 @@ public sealed class GrpoTrainer : IDisposable
             }
             result.Loss.backward();
             loss += value;
-            low += result.ClipRatioLow / batches.Count;
-            high += result.ClipRatioHigh / batches.Count;
-            region += result.ClipRatioRegion / batches.Count;
+            low += (result.ClipRatioLow ?? 0) / batches.Count;
+            high += (result.ClipRatioHigh ?? 0) / batches.Count;
+            region += (result.ClipRatioRegion ?? 0) / batches.Count;
             if (result.Kl is { } k) kl = (kl ?? 0) + k / batches.Count;
             if (result.Entropy is { } e) entropy = (entropy ?? 0) + e / batches.Count;
         }

@@ -30,10 +30,10 @@ public class GrpoLossGradientTests
         // and row 1 (A < 0) has r = 0.70 (low-clipped), 1.82 (capped): every ratio well away from a kink.
         var old = current - tensor(new double[,] { { 0.5, -0.4, 0.1 }, { -0.35, 0.6, 0.2 } });
         var reference = current + tensor(new double[,] { { 0.2, -0.3, 0.1 }, { 0.4, -0.1, 0.3 } });
-        var loss = new GrpoLoss(new GrpoOptions
+        var loss = new GrpoLoss(GrpoLossSettings.From(new GrpoOptions
         {
             LossType = lossType, ImportanceSamplingLevel = level, Beta = 0.1, EpsilonHigh = 0.28, Delta = 1.6, MaxCompletionLength = 5,
-        });
+        }));
 
         double Loss(Tensor h) => loss.Compute(new GrpoLossInputs
         {
@@ -49,7 +49,7 @@ public class GrpoLossGradientTests
         });
         result.Loss.backward();
         if (level == ImportanceSamplingLevel.Token)
-            Assert.Equal(2.0 / 5, result.ClipRatioRegion, 12);
+            Assert.Equal(2.0 / 5, result.ClipRatioRegion!.Value, 12);
         var analytic = leaf.grad!.data<double>().ToArray();
 
         const double step = 1e-6;
@@ -76,7 +76,7 @@ public class GrpoLossGradientTests
         var mask = tensor(new double[,] { { 1, 1, 1 }, { 1, 0, 0 } });
         var advantages = tensor(new[] { 0.7, -0.4 });
 
-        var result = new GrpoLoss(new GrpoOptions()).Compute(new GrpoLossInputs
+        var result = new GrpoLoss(GrpoLossSettings.From(new GrpoOptions())).Compute(new GrpoLossInputs
         {
             LogProbs = TokenLogProbs.Compute(hidden, weight, null, targets, 1.0, 3),
             Advantages = advantages, CompletionMask = mask,
