@@ -39,8 +39,10 @@ public class GrpoLossSweepTests
         var logp = Fill((_, _) => -0.05 - 3 * random.NextDouble());
         var old = Fill((b, t) => logp[b, t] - (random.NextDouble() - 0.5) * 1.2);
         var reference = Fill((b, t) => logp[b, t] + (random.NextDouble() - 0.5) * 0.8);
-        var sampler = Fill((b, t) => old[b, t] + (random.NextDouble() - 0.5) * 1.0);
+        // Row 3 (A < 0) drifts far from the sampler, so the off-policy mask drops it, and its sampler weights fall below C_min.
+        var sampler = Fill((b, t) => old[b, t] + (random.NextDouble() - 0.5) * 1.0 + (b == 3 ? 0.8 : 0));
         var entropies = Fill((_, _) => 0.05 + 3 * random.NextDouble());
+        var epsilonHigh = lossType == LossType.Cispo ? 1.2 : 0.28; // CISPO caps r itself at ε_high: 1.2 caps some tokens, not all
         SamplerImportanceSamplingMode?[] modes = [null, .. Enum.GetValues<SamplerImportanceSamplingMode>()];
         var checkedSettings = 0;
 
@@ -54,7 +56,7 @@ public class GrpoLossSweepTests
                                     foreach (var quantile in new[] { 1.0, 0.5 })
                                     {
                                         using var scope = NewDisposeScope();
-                                        var settings = new ReferenceGrpoLoss.Settings(lossType, level, beta, 0.2, 0.28, delta, 6, quantile)
+                                        var settings = new ReferenceGrpoLoss.Settings(lossType, level, beta, 0.2, epsilonHigh, delta, 6, quantile)
                                         {
                                             UseBiasCorrectionKl = biasCorrection, OffPolicyMaskThreshold = offPolicy, EntropyCoef = entropyCoef,
                                         };
