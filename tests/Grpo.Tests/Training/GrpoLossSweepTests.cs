@@ -118,6 +118,56 @@ public class GrpoLossSweepTests
         Assert.Equal(new[] { "entropy", "policy_loss" }.Concat(specific).Order(), bonus.Keys.Order());
     }
 
+    [Fact]
+    public void AdaptiveEntropyAppliesTheControllersCoefficientAndFeedsItTheStepsEntropy()
+    {
+        using var scope = NewDisposeScope();
+        var random = new Random(5);
+        var logp = Fill((_, _) => -0.05 - 3 * random.NextDouble());
+        var old = Fill((b, t) => logp[b, t] - (random.NextDouble() - 0.5) * 0.6);
+        var entropies = Fill((_, _) => 0.05 + 3 * random.NextDouble());
+        var mask = Masks[0];
+        var settings = new ReferenceGrpoLoss.Settings(LossType.Dapo, ImportanceSamplingLevel.Token, 0, 0.2, 0.28, null, 6, TopEntropyQuantile: 0.5)
+        {
+            EntropyCoef = 0.1, UseAdaptiveEntropy = true,
+        };
+        var loss = new GrpoLoss(settings.ToLossSettings());
+        var controller = new EntropyController(0.1, adaptive: true, maximum: 1, delta: 0.005, target: 10);
+        GrpoLossInputs Inputs(int start, double? coefficient) => new()
+        {
+            LogProbs = F64(logp).narrow(0, start, 2), OldLogProbs = F64(old).narrow(0, start, 2), Entropies = F64(entropies).narrow(0, start, 2),
+            Advantages = tensor(Adv, ScalarType.Float64).narrow(0, start, 2), CompletionMask = F64(mask).narrow(0, start, 2),
+            ActiveTokensInStep = 13, EntropyCoefficient = coefficient,
+        };
+        Assert.Contains("AppliedCoefficient", Assert.Throws<ArgumentException>(() => loss.Compute(Inputs(0, null))).Message);
+
+        foreach (var expectedCoefficient in new[] { 0.0, 0.105 }) // no bonus before the first measurement, then 0.1 + δ
+        {
+            Assert.Equal(expectedCoefficient, controller.AppliedCoefficient, 15);
+            double sum = 0, tokens = 0;
+            foreach (var start in new[] { 0, 2 })
+            {
+                var result = loss.Compute(Inputs(start, controller.AppliedCoefficient));
+                var expected = ReferenceGrpoLoss.Compute(settings, Rows(logp, start), Rows(old, start), Rows(logp, start), Adv[start..(start + 2)],
+                    Rows(mask, start), Rows(entropies, start), 13, 1, entropyCoefficient: expectedCoefficient);
+                AssertMatches(expected, result, $"start {start} coefficient {expectedCoefficient}");
+                sum += result.EntropySum!.Value;
+                tokens += result.EntropyTokens!.Value;
+            }
+            controller.Update(sum, tokens);
+            Assert.Equal(sum / tokens, controller.LastEntropy, 15);
+        }
+    }
+
+    private static double[,] Rows(double[,] values, int start)
+    {
+        var rows = new double[2, T];
+        for (var b = 0; b < 2; b++)
+            for (var t = 0; t < T; t++)
+                rows[b, t] = values[start + b, t];
+        return rows;
+    }
+
     private static void AssertMatches(ReferenceGrpoLoss.Result expected, GrpoLossResult actual, string label)
     {
         AssertClose(expected.Loss, actual.Loss.item<double>(), label + " loss");
