@@ -25,18 +25,43 @@ public sealed record GrpoLossInputs
     /// <summary>[B, T] 1 on completion tokens that count (up to and including EOS; truncated ones already zeroed when masking them), 0 on padding.</summary>
     public required Tensor CompletionMask { get; init; }
 
-    /// <summary>[B, T] entropy of each position's distribution (<see cref="TokenLogProbs.ComputeWithEntropy"/>); needed when <see cref="GrpoOptions.TopEntropyQuantile"/> is below 1, and reported as the <c>entropy</c> metric when given.</summary>
+    /// <summary>
+    /// [B, T] log-probs the sampler reported for its own tokens (TRL <c>sampling_per_token_logps</c>), no gradient; kept
+    /// apart from <see cref="OldLogProbs"/>, the trainer's own forward pass. Used by the off-policy mask
+    /// (<see cref="GrpoLossSettings.OffPolicyMaskThreshold"/>), which falls back to π_old without them.
+    /// </summary>
+    public Tensor? SamplerLogProbs { get; init; }
+
+    /// <summary>
+    /// The sampler-mismatch weight π_old / π_sampler (<see cref="SamplerImportanceSampling.Compute"/>): [B, T] for the token
+    /// modes, [B, 1] for the sequence modes. Null: no correction. The policy term is multiplied by it, except under
+    /// <see cref="LossType.Vespo"/>, which folds it into its gamma weights (token modes only), as TRL does.
+    /// </summary>
+    public Tensor? ImportanceSamplingRatio { get; init; }
+
+    /// <summary>
+    /// [B, T] entropy of each position's distribution (<see cref="TokenLogProbs.ComputeWithEntropy"/>): needed when
+    /// <see cref="GrpoLossSettings.TopEntropyQuantile"/> is below 1, and for the entropy bonus, where it must carry a
+    /// gradient; reported as the <c>entropy</c> metric when given.
+    /// </summary>
     public Tensor? Entropies { get; init; }
 
     /// <summary>
-    /// <see cref="LossType.Dapo"/> only: the count of mask-1 tokens in the whole generation batch that this micro-batch
+    /// The entropy-bonus coefficient to apply to this micro-batch: <see cref="EntropyController.AppliedCoefficient"/>,
+    /// fixed for the whole optimizer step. Null: <see cref="GrpoLossSettings.EntropyCoef"/> (required to be given under
+    /// adaptive control).
+    /// </summary>
+    public double? EntropyCoefficient { get; init; }
+
+    /// <summary>
+    /// <see cref="LossType.Dapo"/>, <see cref="LossType.Cispo"/> and <see cref="LossType.Vespo"/>: the count of mask-1 tokens in the whole generation batch that this micro-batch
     /// belongs to (TRL <c>num_items_in_batch</c>), so that summing the micro-batch losses of one step gives exactly the
     /// step's token mean. Null: this micro-batch's own count (a step of one micro-batch).
     /// </summary>
     public double? ActiveTokensInStep { get; init; }
 
     /// <summary>
-    /// The other loss types: micro-batches accumulated into one optimizer step; each micro-batch's loss is divided by it,
+    /// The other loss types (and their entropy bonus): micro-batches accumulated into one optimizer step; each micro-batch's loss is divided by it,
     /// as TRL divides by <c>gradient_accumulation_steps</c>. Default 1.
     /// </summary>
     public int MicroBatchesInStep { get; init; } = 1;

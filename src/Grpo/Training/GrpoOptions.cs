@@ -143,6 +143,91 @@ public sealed record GrpoOptions
     public double TopEntropyQuantile { get; init; } = 1.0;
 
     /// <summary>
+    /// How the scores of several reward functions are combined into advantages (<c>multi_objective_aggregation</c>).
+    /// Default <see cref="Training.MultiObjectiveAggregation.SumThenNormalize"/>; NormalizeThenSum is GDPO.
+    /// </summary>
+    public MultiObjectiveAggregation MultiObjectiveAggregation { get; init; } = MultiObjectiveAggregation.SumThenNormalize;
+
+    /// <summary>SAPO's gate temperature τ for tokens with positive advantage (<c>sapo_temperature_pos</c>). Default 1.0. Must be above 0.</summary>
+    public double SapoTemperaturePos { get; init; } = 1.0;
+
+    /// <summary>SAPO's gate temperature τ for tokens with zero or negative advantage (<c>sapo_temperature_neg</c>). Default 1.05. Must be above 0.</summary>
+    public double SapoTemperatureNeg { get; init; } = 1.05;
+
+    /// <summary>VESPO's power k for positive advantages: how hard ratios below 1 are down-weighted (<c>vespo_k_pos</c>). Default 2.0.</summary>
+    public double VespoKPos { get; init; } = 2.0;
+
+    /// <summary>VESPO's decay λ for positive advantages: how hard ratios above 1 are down-weighted (<c>vespo_lambda_pos</c>). Default 3.0.</summary>
+    public double VespoLambdaPos { get; init; } = 3.0;
+
+    /// <summary>VESPO's power k for zero or negative advantages (<c>vespo_k_neg</c>). Default 3.0.</summary>
+    public double VespoKNeg { get; init; } = 3.0;
+
+    /// <summary>VESPO's decay λ for zero or negative advantages (<c>vespo_lambda_neg</c>). Default 2.0. TRL floors λ at 1e-4.</summary>
+    public double VespoLambdaNeg { get; init; } = 2.0;
+
+    /// <summary>
+    /// Multiply the per-token KL by the policy ratio π/π_old, the importance-corrected (unbiased) KL estimator of
+    /// DeepSeek-V3.2 (<c>use_bias_correction_kl</c>). Default false. The reference is the base model (a LoRA run's
+    /// adapter switched off); TRL's <c>sync_ref_model</c> is not offered.
+    /// </summary>
+    public bool UseBiasCorrectionKl { get; init; }
+
+    /// <summary>
+    /// δ of DeepSeek-V3.2's off-policy sequence mask (<c>off_policy_mask_threshold</c>): a completion with negative
+    /// advantage whose mean per-token log(π_sampler / π) exceeds this is left out of the policy term. Uses the sampler's
+    /// log-probs when the rollout gives them, else π_old. Default null (off). Must be 0 or more (0.5 is typical).
+    /// </summary>
+    public double? OffPolicyMaskThreshold { get; init; }
+
+    /// <summary>
+    /// Weight of the entropy bonus: the loss becomes L − coef·H, H the mean per-token entropy of the tokens the policy
+    /// term uses (<c>entropy_coef</c>). Default 0.0 (off). With <see cref="UseAdaptiveEntropy"/>, the starting coefficient.
+    /// </summary>
+    public double EntropyCoef { get; init; }
+
+    /// <summary>
+    /// Skywork-OR1's adaptive entropy control (<c>use_adaptive_entropy</c>): after each optimizer step the coefficient
+    /// moves by <see cref="EntropyCoefDelta"/> towards more bonus when the step's entropy is at or below
+    /// <see cref="EntropyTarget"/> and less otherwise, within [<see cref="EntropyCoefMin"/>, <see cref="EntropyCoefMax"/>],
+    /// and is applied only while the last step's entropy is at or below the target (<see cref="EntropyController"/>). Default false.
+    /// </summary>
+    public bool UseAdaptiveEntropy { get; init; }
+
+    /// <summary>Lower bound of the adaptive entropy coefficient (<c>entropy_coef_min</c>). Default 0.0.</summary>
+    public double EntropyCoefMin { get; init; }
+
+    /// <summary>Upper bound of the adaptive entropy coefficient (<c>entropy_coef_max</c>). Default 1.0.</summary>
+    public double EntropyCoefMax { get; init; } = 1.0;
+
+    /// <summary>Step of the adaptive entropy coefficient per optimizer step (<c>entropy_coef_delta</c>). Default 0.005. Must be 0 or more.</summary>
+    public double EntropyCoefDelta { get; init; } = 0.005;
+
+    /// <summary>
+    /// Target mean per-token entropy in nats for adaptive control (<c>entropy_target</c>). Default 0.2, which real models
+    /// (2–10 nats) rarely reach: set it near the <c>entropy</c> metric seen early in training.
+    /// </summary>
+    public double EntropyTarget { get; init; } = 0.2;
+
+    /// <summary>
+    /// Weight the loss by π_old / π_sampler when the completions' log-probs come from another engine than the trainer's
+    /// forward pass (a server, a lower-precision sampler), as <see cref="SamplerImportanceSamplingMode"/> says
+    /// (<c>vllm_importance_sampling_correction</c>). Default true, as TRL's. It applies when the rollout source is another
+    /// engine (<see cref="Grpo.Sampling.IRolloutSource.LogProbsMatchTrainer"/> false): TRL applies it to vLLM only, and
+    /// the in-process sampler computes the trainer's own log-probs, so there it would cost a forward pass for a weight of 1.
+    /// </summary>
+    public bool SamplerImportanceSamplingCorrection { get; init; } = true;
+
+    /// <summary>Per-token or per-sequence, truncated or masked correction (<c>vllm_importance_sampling_mode</c>). Default <see cref="Training.SamplerImportanceSamplingMode.SequenceMask"/>.</summary>
+    public SamplerImportanceSamplingMode SamplerImportanceSamplingMode { get; init; } = SamplerImportanceSamplingMode.SequenceMask;
+
+    /// <summary>C_max: the ratio is clipped to it (truncate) or zeroed above it (mask) (<c>vllm_importance_sampling_clip_max</c>). Default 3.0; null: no upper bound.</summary>
+    public double? SamplerImportanceSamplingClipMax { get; init; } = 3.0;
+
+    /// <summary>C_min: the ratio is clipped to it (truncate) or zeroed below it (mask) (<c>vllm_importance_sampling_clip_min</c>). Default null: no lower bound.</summary>
+    public double? SamplerImportanceSamplingClipMin { get; init; }
+
+    /// <summary>
     /// Leave out of the loss, and out of its token count, groups whose completions all got the same reward: their
     /// advantages are all 0 and only dilute the batch (DAPO dynamic sampling, without its re-sampling to refill the
     /// batch; not in TRL). Default false.
@@ -252,7 +337,7 @@ public sealed record GrpoOptions
             "use a positive value (DAPO recommends 0.28), or null to reuse Epsilon");
         Check(Delta is null || (double.IsFinite(Delta.Value) && Delta > 1), Delta, nameof(Delta),
             $"use a cap above 1, recommended above 1 + EpsilonHigh = {1 + EffectiveEpsilonHigh}, or null to turn it off");
-        Check(Enum.IsDefined(LossType), LossType, nameof(LossType), "use Grpo, Bnpo, DrGrpo or Dapo");
+        Check(Enum.IsDefined(LossType), LossType, nameof(LossType), "use Grpo, Bnpo, DrGrpo, Dapo, Cispo, Sapo, Luspo or Vespo");
         Check(Enum.IsDefined(ScaleRewards), ScaleRewards, nameof(ScaleRewards), "use Group, Batch or None");
         Check(Enum.IsDefined(ImportanceSamplingLevel), ImportanceSamplingLevel, nameof(ImportanceSamplingLevel), "use Token or Sequence");
         Check(Enum.IsDefined(LearningRateSchedule), LearningRateSchedule, nameof(LearningRateSchedule), "use Constant, Linear or Cosine");
@@ -267,6 +352,27 @@ public sealed record GrpoOptions
         }
         Check(TopEntropyQuantile >= 0 && TopEntropyQuantile <= 1, TopEntropyQuantile, nameof(TopEntropyQuantile),
             "use a fraction in [0, 1]; 1.0 keeps every token, 0.2 is the paper's choice");
+        Check(Enum.IsDefined(MultiObjectiveAggregation), MultiObjectiveAggregation, nameof(MultiObjectiveAggregation), "use SumThenNormalize or NormalizeThenSum");
+        Check(double.IsFinite(SapoTemperaturePos) && SapoTemperaturePos > 0, SapoTemperaturePos, nameof(SapoTemperaturePos), "use a positive temperature such as 1.0");
+        Check(double.IsFinite(SapoTemperatureNeg) && SapoTemperatureNeg > 0, SapoTemperatureNeg, nameof(SapoTemperatureNeg), "use a positive temperature such as 1.05");
+        Check(double.IsFinite(VespoKPos), VespoKPos, nameof(VespoKPos), "use a finite power such as 2.0");
+        Check(double.IsFinite(VespoKNeg), VespoKNeg, nameof(VespoKNeg), "use a finite power such as 3.0");
+        Check(double.IsFinite(VespoLambdaPos), VespoLambdaPos, nameof(VespoLambdaPos), "use a finite decay such as 3.0");
+        Check(double.IsFinite(VespoLambdaNeg), VespoLambdaNeg, nameof(VespoLambdaNeg), "use a finite decay such as 2.0");
+        Check(OffPolicyMaskThreshold is null || (double.IsFinite(OffPolicyMaskThreshold.Value) && OffPolicyMaskThreshold >= 0), OffPolicyMaskThreshold,
+            nameof(OffPolicyMaskThreshold), "use a KL threshold of 0 or more such as 0.5, or null to turn the mask off");
+        Check(double.IsFinite(EntropyCoef), EntropyCoef, nameof(EntropyCoef), "use 0 (off) or a small weight such as 0.001");
+        Check(double.IsFinite(EntropyCoefMin) && double.IsFinite(EntropyCoefMax) && EntropyCoefMin <= EntropyCoefMax, EntropyCoefMin, nameof(EntropyCoefMin),
+            $"use finite bounds with EntropyCoefMin ≤ EntropyCoefMax (now {EntropyCoefMax})");
+        Check(double.IsFinite(EntropyCoefDelta) && EntropyCoefDelta >= 0, EntropyCoefDelta, nameof(EntropyCoefDelta), "use a step of 0 or more such as 0.005");
+        Check(double.IsFinite(EntropyTarget), EntropyTarget, nameof(EntropyTarget), "use a finite entropy in nats");
+        Check(Enum.IsDefined(SamplerImportanceSamplingMode), SamplerImportanceSamplingMode, nameof(SamplerImportanceSamplingMode),
+            "use TokenTruncate, TokenMask, SequenceTruncate or SequenceMask");
+        Check(SamplerImportanceSamplingClipMin is null || SamplerImportanceSamplingClipMax is null || SamplerImportanceSamplingClipMin < SamplerImportanceSamplingClipMax,
+            SamplerImportanceSamplingClipMin, nameof(SamplerImportanceSamplingClipMin), $"use a lower bound below SamplerImportanceSamplingClipMax ({SamplerImportanceSamplingClipMax})");
+        Check(!SamplerImportanceSamplingCorrection || SamplerImportanceSamplingMode is SamplerImportanceSamplingMode.TokenMask or SamplerImportanceSamplingMode.SequenceMask
+              || SamplerImportanceSamplingClipMin is not null || SamplerImportanceSamplingClipMax is not null,
+            SamplerImportanceSamplingClipMax, nameof(SamplerImportanceSamplingClipMax), "a truncate mode needs SamplerImportanceSamplingClipMax or SamplerImportanceSamplingClipMin set");
         Check(LogProbChunkTokens is null || LogProbChunkTokens >= 1, LogProbChunkTokens, nameof(LogProbChunkTokens),
             "use a positive token count, or null for about 64 MiB of logits per chunk");
 

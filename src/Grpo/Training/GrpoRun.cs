@@ -53,7 +53,7 @@ public sealed class GrpoRun : IDisposable
     public int Step => _completedSteps;
 
     /// <summary>
-    /// Restores a checkpoint of this run (weights, optimizer, data position), so that <see cref="TrainAsync"/> continues
+    /// Restores a checkpoint of this run (weights, optimizer, data position, entropy controller), so that <see cref="TrainAsync"/> continues
     /// exactly where it stopped. Call before <see cref="TrainAsync"/>.
     /// </summary>
     /// <exception cref="InvalidDataException">The checkpoint is incomplete or was made with other reward functions or seed.</exception>
@@ -65,6 +65,7 @@ public sealed class GrpoRun : IDisposable
                 $"Checkpoint '{checkpointDir}' was made with rewards [{string.Join(", ", state.RewardNames)}] and seed {state.Seed}; " +
                 $"this run has [{string.Join(", ", _grpoStep.RewardNames)}] and seed {_options.Seed}. Resume with the run's own settings.");
         _weights.Load(checkpointDir);
+        _grpoStep.Entropy.Restore(state.EntropyCoefficient, state.LastEntropy);
         _optimizer.Load(Path.Combine(checkpointDir, TrainingCheckpoint.OptimizerFileName));
         (_completedSteps, _dataPosition, _numTokens) = (state.Step, state.DataPosition, state.NumTokens);
     }
@@ -166,7 +167,8 @@ public sealed class GrpoRun : IDisposable
 
     private void SaveCheckpoint(int totalSteps)
     {
-        var state = new TrainerState(_completedSteps, totalSteps, _dataPosition, _numTokens, _options.Seed, _grpoStep.RewardNames.ToList());
+        var state = new TrainerState(_completedSteps, totalSteps, _dataPosition, _numTokens, _options.Seed, _grpoStep.RewardNames.ToList(),
+            _grpoStep.Entropy.Coefficient, _grpoStep.Entropy.LastEntropy);
         TrainingCheckpoint.Save(_options.OutputDir, state, dir =>
         {
             _weights.Save(dir);

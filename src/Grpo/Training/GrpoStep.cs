@@ -35,6 +35,7 @@ public sealed partial class GrpoStep
     private readonly GrpoOptions _options;
     private readonly double[] _rewardWeights;
     private readonly bool _samplerCorrection;
+    private readonly bool _entropyBonus;
 
     /// <summary>A step over <paramref name="policy"/>; checks before any work that the pieces fit together.</summary>
     /// <param name="policy">The model being trained (adapter included).</param>
@@ -61,9 +62,15 @@ public sealed partial class GrpoStep
         (_policy, _rollouts, _rewards, _loss, _optimizer, _options) = (policy, rollouts, rewards, loss, optimizer, options);
         _reference = options.Beta == 0 ? null : reference;
         _rewardWeights = options.ResolveRewardWeights(rewards.Names.Count);
-        _samplerCorrection = !rollouts.LogProbsMatchTrainer;
+        // TRL corrects only for vLLM's log-probs; here, for any engine whose numbers are not the trainer's own.
+        _samplerCorrection = options.SamplerImportanceSamplingCorrection && !rollouts.LogProbsMatchTrainer;
+        _entropyBonus = loss.Settings.EntropyBonus;
+        Entropy = EntropyController.From(options);
         EnsureFinite(policy);
     }
+
+    /// <summary>The entropy bonus's coefficient, adapted between steps with <see cref="GrpoOptions.UseAdaptiveEntropy"/>: state a checkpoint keeps.</summary>
+    public EntropyController Entropy { get; }
 
     /// <summary>The reward functions' names, in order.</summary>
     public IReadOnlyList<string> RewardNames => _rewards.Names;
@@ -92,7 +99,7 @@ public sealed partial class GrpoStep
         // 2. Rewards, scored safely on pool threads (each bounded by its timeout), then group-relative advantages.
         var inputs = completions.Select(c => new RewardInput(problems[c.PromptIndex].Prompt, c.Text, c.TokenIds, problems[c.PromptIndex].Fields)).ToList();
         var scores = _rewards.ScoreAsync(inputs, cancellationToken).GetAwaiter().GetResult();
-        var advantages = Advantages.Compute(scores.ByReward, _rewardWeights, g, _options.ScaleRewards);
+        var advantages = Advantages.Compute(scores.ByReward, _rewardWeights, g, _options.ScaleRewards, _options.MultiObjectiveAggregation);
         var rewardSeconds = clock.Elapsed.TotalSeconds - samplingSeconds;
 
         // 3. DAPO dynamic sampling: groups whose rewards are all equal carry no signal and can be left out.
@@ -102,21 +109,27 @@ public sealed partial class GrpoStep
         var microBatches = MicroBatches(rows)
             .Select(r => RolloutBatch.Build(promptIds, completions, r, advantages.Values, _options.MaskTruncatedCompletions, _policy.Device))
             .ToList();
+        var fixedTensors = new List<Tensor>();
         try
         {
             // 4. Log-probs fixed for the whole step: the old policy's (the trainer's own forward pass, when μ > 1 or
-            //    the sampler is corrected for), and the reference's (β > 0).
+            //    another engine sampled), the sampler-mismatch weights π_old / π_sampler, and the reference's (β > 0).
             bool needOld = _options.NumIterations > 1 || _samplerCorrection;
             var old = needOld ? microBatches.Select(b => Guard(context.Step, "the old-policy pass", () => FixedLogProbs(b, null))).ToList() : null;
+            var correction = _samplerCorrection ? microBatches.Select((b, i) => SamplerImportanceSampling.Compute(old![i], b.SamplerLogProbs, b.CompletionMask,
+                _options.SamplerImportanceSamplingMode, _options.SamplerImportanceSamplingClipMax, _options.SamplerImportanceSamplingClipMin)).ToList() : null;
             var reference = _reference is null ? null : microBatches.Select(b => Guard(context.Step, "the reference pass", () => FixedLogProbs(b, _reference))).ToList();
+            fixedTensors.AddRange([.. old ?? [], .. correction?.Select(c => c.Ratio) ?? [], .. reference ?? []]);
             var referenceSeconds = clock.Elapsed.TotalSeconds - samplingSeconds - rewardSeconds;
 
             // 5. μ policy updates on the same rollout.
-            var update = Update.Skipped;
+            var update = new Update(0, 0, new Dictionary<string, double>());
             for (int iteration = 0; iteration < _options.NumIterations && microBatches.Count > 0; iteration++)
-                update = Guard(context.Step, "the policy update", () => UpdatePolicy(microBatches, old, reference, context, cancellationToken));
-            old?.ForEach(t => t.Dispose());
-            reference?.ForEach(t => t.Dispose());
+                update = Guard(context.Step, "the policy update", () => UpdatePolicy(microBatches, old, reference, correction?.Select(c => c.Ratio).ToList(), context, cancellationToken));
+            var objective = new Dictionary<string, double>(update.Metrics);
+            if (correction is not null)
+                foreach (var (name, value) in correction.Select(c => c.Stats).Aggregate(SamplerImportanceSamplingStats.Empty, (a, b) => a.Merge(b)).Metrics())
+                    objective[name] = value;
             var policySeconds = clock.Elapsed.TotalSeconds - samplingSeconds - rewardSeconds - referenceSeconds;
 
             var lengths = completions.Select(c => c.TokenIds.Length).ToArray();
@@ -124,22 +137,15 @@ public sealed partial class GrpoStep
             {
                 Step = context.Step,
                 TotalSteps = context.TotalSteps,
-                Reward = advantages.RewardMean,
-                RewardStd = advantages.RewardStd,
-                RewardsByFunction = _rewards.Names.Select((name, k) => (name, k)).ToDictionary(x => x.name, x => (advantages.MeanByFunction[x.k], advantages.StdByFunction[x.k])),
+                RewardMetrics = advantages.Metrics(_rewards.Names),
                 RewardFailures = scores.Failures.Count,
-                FracRewardZeroStd = advantages.FracRewardZeroStd,
                 MeanCompletionLength = lengths.Average(),
                 MinCompletionLength = lengths.Min(),
                 MaxCompletionLength = lengths.Max(),
                 ClippedRatio = completions.Count(c => c.Truncated) / (double)completions.Count,
-                Kl = update.Kl,
-                Entropy = update.Entropy,
                 Loss = update.Loss,
-                ClipRatioLow = update.ClipRatioLow,
-                ClipRatioHigh = update.ClipRatioHigh,
-                ClipRatioRegion = update.ClipRatioRegion,
                 GradNorm = update.GradNorm,
+                Objective = objective,
                 LearningRate = context.LearningRate,
                 StepTokens = completions.Sum(c => (long)c.TokenIds.Length + promptIds[c.PromptIndex].Length),
                 TrainedCompletions = rows.Length,
@@ -154,6 +160,7 @@ public sealed partial class GrpoStep
         }
         finally
         {
+            fixedTensors.ForEach(t => t.Dispose());
             microBatches.ForEach(b => b.Dispose());
         }
     }
@@ -167,25 +174,26 @@ public sealed partial class GrpoStep
             yield return rows[start..Math.Min(rows.Length, start + size)];
     }
 
-    private readonly record struct Update(
-        double Loss, double? Kl, double? Entropy, double ClipRatioLow, double ClipRatioHigh, double ClipRatioRegion, double GradNorm)
-    {
-        public static readonly Update Skipped = new(0, null, null, 0, 0, 0, 0);
-    }
+    /// <summary>What one optimizer update did: its loss (summed over micro-batches), gradient norm, and the loss metrics.</summary>
+    private readonly record struct Update(double Loss, double GradNorm, IReadOnlyDictionary<string, double> Metrics);
 
-    /// <summary>One optimizer step over every micro-batch of the rollout: accumulate gradients, clip, step.</summary>
-    private Update UpdatePolicy(List<RolloutBatch> batches, List<Tensor>? old, List<Tensor>? reference, GrpoStepContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// One optimizer step over every micro-batch of the rollout: accumulate gradients, clip, step. The loss's metrics
+    /// are averaged over the micro-batches, NaN left out, as TRL averages what each <c>compute_loss</c> call logged.
+    /// </summary>
+    private Update UpdatePolicy(List<RolloutBatch> batches, List<Tensor>? old, List<Tensor>? reference, List<Tensor>? correction,
+        GrpoStepContext context, CancellationToken cancellationToken)
     {
         _policy.train();
         double activeTokens = batches.Sum(b => b.CompletionMask.sum().item<float>());
-        double loss = 0, low = 0, high = 0, region = 0;
-        double? kl = null, entropy = null;
+        double loss = 0, entropySum = 0, entropyTokens = 0;
+        var metrics = new List<IReadOnlyDictionary<string, double>>(batches.Count);
         for (int i = 0; i < batches.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var batch = batches[i];
-            var (logProbs, entropies) = LogProbs(batch, _policy);
+            var (logProbs, entropies) = LogProbs(batch, _policy, entropyGradient: _entropyBonus);
             var result = _loss.Compute(new GrpoLossInputs
             {
                 LogProbs = logProbs,
@@ -193,7 +201,10 @@ public sealed partial class GrpoStep
                 RefLogProbs = reference?[i],
                 Advantages = batch.Advantages,
                 CompletionMask = batch.CompletionMask,
+                SamplerLogProbs = _samplerCorrection ? batch.SamplerLogProbs : null,
+                ImportanceSamplingRatio = correction?[i],
                 Entropies = entropies,
+                EntropyCoefficient = _entropyBonus ? Entropy.AppliedCoefficient : null,
                 ActiveTokensInStep = activeTokens,
                 MicroBatchesInStep = batches.Count,
             });
@@ -206,11 +217,9 @@ public sealed partial class GrpoStep
             }
             result.Loss.backward();
             loss += value;
-            low += result.ClipRatioLow / batches.Count;
-            high += result.ClipRatioHigh / batches.Count;
-            region += result.ClipRatioRegion / batches.Count;
-            if (result.Kl is { } k) kl = (kl ?? 0) + k / batches.Count;
-            if (result.Entropy is { } e) entropy = (entropy ?? 0) + e / batches.Count;
+            entropySum += result.EntropySum ?? 0;
+            entropyTokens += result.EntropyTokens ?? 0;
+            metrics.Add(result.ToDictionary());
         }
 
         double gradNorm = _optimizer.ClipGradients();
@@ -224,15 +233,23 @@ public sealed partial class GrpoStep
         if (!_optimizer.WeightsAreFinite())
             throw new GrpoTrainingException(context.Step, TrainingFailure.Diverged,
                 $"The weights became NaN or infinite in the update of step {context.Step} (learning rate {context.LearningRate}); the weights in memory are lost.");
-        return new Update(loss, kl, entropy, low, high, region, gradNorm);
+
+        var averaged = metrics.SelectMany(m => m).GroupBy(kv => kv.Key)
+            .ToDictionary(group => group.Key, group => group.Select(kv => kv.Value).Where(v => !double.IsNaN(v)).DefaultIfEmpty(double.NaN).Average());
+        if (_entropyBonus)
+        {
+            Entropy.Update(entropySum, entropyTokens);   // takes effect from the next optimizer step, as in TRL
+            foreach (var (name, value) in Entropy.Metrics()) averaged[name] = value;
+        }
+        return new Update(loss, gradNorm, averaged);
     }
 
-    /// <summary>[B, C] log-probs of the completion tokens under <paramref name="model"/>, and their entropies (no gradient).</summary>
-    private (Tensor LogProbs, Tensor Entropies) LogProbs(RolloutBatch batch, CausalLM model)
+    /// <summary>[B, C] log-probs of the completion tokens under <paramref name="model"/>, and their entropies (with a gradient only for the entropy bonus).</summary>
+    private (Tensor LogProbs, Tensor Entropies) LogProbs(RolloutBatch batch, CausalLM model, bool entropyGradient = false)
     {
         var hidden = model.HiddenStates(batch.InputIds, batch.AttentionMask); // [B, P + C, H]
         var predicting = hidden.narrow(1, batch.PromptLength - 1, batch.CompletionLength); // [B, C, H]: the state before each completion token
-        return TokenLogProbs.ComputeWithEntropy(predicting, model.LmHeadWeight, null, batch.Targets, _options.Temperature, _options.LogProbChunkTokens);
+        return TokenLogProbs.ComputeWithEntropy(predicting, model.LmHeadWeight, null, batch.Targets, _options.Temperature, _options.LogProbChunkTokens, entropyGradient);
     }
 
     /// <summary>[B, C] log-probs without gradient, in eval mode: the current policy's (π_old), or the reference's.</summary>

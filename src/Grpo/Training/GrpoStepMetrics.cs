@@ -11,16 +11,17 @@ public sealed record GrpoStepMetrics
     public required int Step { get; init; }
     /// <summary>The run's length in steps.</summary>
     public required int TotalSteps { get; init; }
+    /// <summary>
+    /// The reward metrics as TRL logs them (<see cref="Advantages.Metrics"/>): <c>reward</c>, <c>reward_std</c>,
+    /// <c>frac_reward_zero_std</c>, <c>rewards/NAME/mean</c> and <c>rewards/NAME/std</c>.
+    /// </summary>
+    public required IReadOnlyDictionary<string, double> RewardMetrics { get; init; }
     /// <summary>Mean weighted reward over the batch (<c>reward</c>).</summary>
-    public required double Reward { get; init; }
-    /// <summary>Unbiased deviation of the weighted reward over the batch (<c>reward_std</c>).</summary>
-    public required double RewardStd { get; init; }
-    /// <summary>Each reward function's mean and deviation, by name (<c>rewards/NAME/mean</c>, <c>rewards/NAME/std</c>).</summary>
-    public required IReadOnlyDictionary<string, (double Mean, double Std)> RewardsByFunction { get; init; }
+    public double Reward => RewardMetrics["reward"];
+    /// <summary>Bessel-corrected deviation of the weighted reward over the batch (<c>reward_std</c>).</summary>
+    public double RewardStd => RewardMetrics["reward_std"];
     /// <summary>Reward calls that failed (threw, timed out, wrong count) and were recorded as NaN this step.</summary>
     public required int RewardFailures { get; init; }
-    /// <summary>Fraction of groups whose rewards were all equal, so carried no signal (<c>frac_reward_zero_std</c>).</summary>
-    public required double FracRewardZeroStd { get; init; }
     /// <summary>Completion length in tokens: mean, min, max (<c>completions/mean_length</c> ...).</summary>
     public required double MeanCompletionLength { get; init; }
     /// <inheritdoc cref="MeanCompletionLength"/>
@@ -29,18 +30,19 @@ public sealed record GrpoStepMetrics
     public required int MaxCompletionLength { get; init; }
     /// <summary>Fraction of completions cut off by the length limit (<c>completions/clipped_ratio</c>).</summary>
     public required double ClippedRatio { get; init; }
-    /// <summary>Mean per-token KL to the reference (<c>kl</c>); null when β = 0 skips the reference.</summary>
-    public double? Kl { get; init; }
-    /// <summary>Mean per-token entropy of the policy on its completions (<c>entropy</c>).</summary>
-    public double? Entropy { get; init; }
     /// <summary>The loss of the last update, summed over its micro-batches (<c>loss</c>).</summary>
     public required double Loss { get; init; }
-    /// <summary>Fractions of tokens clipped below, above, either (<c>clip_ratio/low_mean</c>, <c>high_mean</c>, <c>region_mean</c>).</summary>
-    public required double ClipRatioLow { get; init; }
-    /// <inheritdoc cref="ClipRatioLow"/>
-    public required double ClipRatioHigh { get; init; }
-    /// <inheritdoc cref="ClipRatioLow"/>
-    public required double ClipRatioRegion { get; init; }
+    /// <summary>
+    /// What the objective logged, under TRL's names and averaged over the last update's micro-batches as TRL averages
+    /// them: <c>kl</c>, <c>entropy</c>, <c>clip_ratio/*</c>, loss-type metrics (<c>cispo_clip_ratio</c>,
+    /// <c>vespo/phi_seq_mean</c>), <c>policy_loss</c> and <c>entropy_coef</c> with the entropy bonus, and
+    /// <c>sampling/*</c> when the sampler-mismatch correction applies.
+    /// </summary>
+    public required IReadOnlyDictionary<string, double> Objective { get; init; }
+    /// <summary>Mean per-token KL to the reference (<c>kl</c>); null when β = 0 skips the reference.</summary>
+    public double? Kl => Objective.TryGetValue("kl", out var kl) ? kl : null;
+    /// <summary>Mean per-token entropy of the policy on its completions (<c>entropy</c>).</summary>
+    public double? Entropy => Objective.TryGetValue("entropy", out var entropy) ? entropy : null;
     /// <summary>Gradient norm before clipping, of the last update (<c>grad_norm</c>).</summary>
     public required double GradNorm { get; init; }
     /// <summary>Learning rate of the last update (<c>learning_rate</c>).</summary>
@@ -71,42 +73,27 @@ public sealed record GrpoStepMetrics
     /// <summary>The metrics under TRL's names, for logs; absent values (no KL at β = 0) are left out.</summary>
     public IReadOnlyDictionary<string, double> ToDictionary()
     {
-        var values = new Dictionary<string, double>
-        {
-            ["step"] = Step,
-            ["reward"] = Reward,
-            ["reward_std"] = RewardStd,
-            ["frac_reward_zero_std"] = FracRewardZeroStd,
-            ["reward_failures"] = RewardFailures,
-            ["completions/mean_length"] = MeanCompletionLength,
-            ["completions/min_length"] = MinCompletionLength,
-            ["completions/max_length"] = MaxCompletionLength,
-            ["completions/clipped_ratio"] = ClippedRatio,
-            ["loss"] = Loss,
-            ["clip_ratio/low_mean"] = ClipRatioLow,
-            ["clip_ratio/high_mean"] = ClipRatioHigh,
-            ["clip_ratio/region_mean"] = ClipRatioRegion,
-            ["grad_norm"] = GradNorm,
-            ["learning_rate"] = LearningRate,
-            ["num_tokens"] = NumTokens,
-            ["trained_completions"] = TrainedCompletions,
-            ["sampling_tokens_per_second"] = SamplingTokensPerSecond,
-            ["training_tokens_per_second"] = TrainingTokensPerSecond,
-            ["time/sampling"] = SamplingSeconds,
-            ["time/rewards"] = RewardSeconds,
-            ["time/reference"] = ReferenceSeconds,
-            ["time/policy"] = PolicySeconds,
-            ["step_time"] = StepSeconds,
-        };
-        if (Kl is { } kl) values["kl"] = kl;
-        if (Entropy is { } entropy) values["entropy"] = entropy;
-        foreach (var (name, (mean, std)) in RewardsByFunction)
-        {
-            values[$"rewards/{name}/mean"] = mean;
-            values[$"rewards/{name}/std"] = std;
-        }
-        foreach (var (name, value) in Evaluation?.Metrics ?? new Dictionary<string, double>())
-            values[name] = value;
+        var values = new Dictionary<string, double> { ["step"] = Step };
+        foreach (var (name, value) in RewardMetrics) values[name] = value;
+        values["reward_failures"] = RewardFailures;
+        values["completions/mean_length"] = MeanCompletionLength;
+        values["completions/min_length"] = MinCompletionLength;
+        values["completions/max_length"] = MaxCompletionLength;
+        values["completions/clipped_ratio"] = ClippedRatio;
+        values["loss"] = Loss;
+        foreach (var (name, value) in Objective) values[name] = value;
+        values["grad_norm"] = GradNorm;
+        values["learning_rate"] = LearningRate;
+        values["num_tokens"] = NumTokens;
+        values["trained_completions"] = TrainedCompletions;
+        values["sampling_tokens_per_second"] = SamplingTokensPerSecond;
+        values["training_tokens_per_second"] = TrainingTokensPerSecond;
+        values["time/sampling"] = SamplingSeconds;
+        values["time/rewards"] = RewardSeconds;
+        values["time/reference"] = ReferenceSeconds;
+        values["time/policy"] = PolicySeconds;
+        values["step_time"] = StepSeconds;
+        foreach (var (name, value) in Evaluation?.Metrics ?? new Dictionary<string, double>()) values[name] = value;
         return values;
     }
 }

@@ -130,7 +130,7 @@ public sealed class GrpoTrainer : IDisposable
         });
         var weights = new CheckpointWeights(_model, _lora);
         _optimizer = new PolicyOptimizer(weights.Trainable, _options);
-        var step = new GrpoStep(_model, _rollouts, _rewards, new GrpoLoss(_options), _optimizer, reference, _options);
+        var step = new GrpoStep(_model, _rollouts, _rewards, new GrpoLoss(GrpoLossSettings.From(_options)), _optimizer, reference, _options);
         List<IMetricsSink> sinks =
         [
             new JsonlMetricsSink(Path.Combine(_options.OutputDir, "metrics.jsonl")),

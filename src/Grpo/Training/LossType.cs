@@ -1,8 +1,10 @@
 namespace Grpo.Training;
 
 /// <summary>
-/// How the per-token losses of a batch are reduced to one number. They differ only in the denominator, and the
-/// denominator decides how much a long completion weighs against a short one (the "length bias").
+/// The per-token objective and how the per-token losses of a batch are reduced to one number. grpo, bnpo, dr_grpo and
+/// dapo share PPO's clipped objective and differ only in the denominator, which decides how much a long completion
+/// weighs against a short one (the "length bias"); cispo, sapo, luspo and vespo change the objective itself. Names and
+/// formulas follow TRL v1.9.0's <c>GRPOTrainer._compute_loss</c>.
 /// </summary>
 public enum LossType
 {
@@ -26,4 +28,34 @@ public enum LossType
     /// arXiv:2503.14476). Every token weighs the same, and gradient accumulation over micro-batches is exact. TRL's default.
     /// </summary>
     Dapo,
+
+    /// <summary>
+    /// CISPO (TRL <c>"cispo"</c>, MiniMax-M1, arXiv:2506.13585): −min(r, ε_high)·A·log π per token, the clipped ratio
+    /// detached, so every token keeps a gradient; reduced as <see cref="Dapo"/>. As in TRL's code, the cap is
+    /// <see cref="GrpoOptions.EpsilonHigh"/> itself (ScaleRL recommends 5.0), not 1 + ε_high.
+    /// </summary>
+    Cispo,
+
+    /// <summary>
+    /// SAPO (TRL <c>"sapo"</c>, Soft Adaptive Policy Optimization, arXiv:2511.20347): hard clipping replaced by the smooth
+    /// gate −σ(τ·(r − 1))·4/τ·A, τ = <see cref="GrpoOptions.SapoTemperaturePos"/> where A &gt; 0 and
+    /// <see cref="GrpoOptions.SapoTemperatureNeg"/> otherwise; reduced as <see cref="Grpo"/>.
+    /// </summary>
+    Sapo,
+
+    /// <summary>
+    /// LUSPO (TRL <c>"luspo"</c>, Length-Unbiased Sequence Policy Optimization, arXiv:2602.05261): the clipped objective
+    /// with each sequence's loss multiplied by its length, then the plain mean of that tensor (over sequences at the
+    /// sequence level, over every position, padding included, when the loss is per token, as TRL's code does). Meant
+    /// for <see cref="ImportanceSamplingLevel.Sequence"/>.
+    /// </summary>
+    Luspo,
+
+    /// <summary>
+    /// VESPO (TRL <c>"vespo"</c>, arXiv:2602.10693): −φ(w)·A·log π with the detached gamma weight
+    /// φ(w) = e^λ·w^k·e^(−λw) of the sequence ratio w = exp Σ_t log(π/π_old) (a sum, not GSPO's mean; sampler
+    /// importance ratios are folded into w rather than multiplied afterwards); k and λ by the advantage's sign
+    /// (<see cref="GrpoOptions.VespoKPos"/> …). Reduced as <see cref="Dapo"/>. Meant for <see cref="ImportanceSamplingLevel.Token"/>.
+    /// </summary>
+    Vespo,
 }

@@ -19,8 +19,8 @@ internal sealed class RolloutBatch : IDisposable
     public required Tensor Targets { get; init; }
     /// <summary>[B, C] 1 on completion tokens that count in the loss (0 on padding, and on truncated completions when masked).</summary>
     public required Tensor CompletionMask { get; init; }
-    /// <summary>[B, C] log-probs recorded by the sampler (π_old).</summary>
-    public required Tensor OldLogProbs { get; init; }
+    /// <summary>[B, C] log-probs the rollout engine reported for the tokens (TRL's <c>sampling_per_token_logps</c>).</summary>
+    public required Tensor SamplerLogProbs { get; init; }
     /// <summary>[B] advantages.</summary>
     public required Tensor Advantages { get; init; }
     /// <summary>P: the padded prompt length; completion token t is predicted by the hidden state at column P − 1 + t.</summary>
@@ -42,7 +42,7 @@ internal sealed class RolloutBatch : IDisposable
         var attention = new long[b * (p + c)];
         var targets = new long[b * c];
         var mask = new float[b * c];
-        var old = new float[b * c];
+        var sampler = new float[b * c];
         var adv = new float[b];
         long tokens = 0;
         for (int i = 0; i < b; i++)
@@ -57,7 +57,7 @@ internal sealed class RolloutBatch : IDisposable
                 (ids[row + p + t], attention[row + p + t]) = (completion.TokenIds[t], 1);
                 targets[i * c + t] = completion.TokenIds[t];
                 mask[i * c + t] = counts ? 1 : 0;
-                old[i * c + t] = completion.LogProbs[t];
+                sampler[i * c + t] = completion.LogProbs[t];
             }
             adv[i] = (float)advantages[rows[i]];
             tokens += prompt.Length + completion.TokenIds.Length;
@@ -68,7 +68,7 @@ internal sealed class RolloutBatch : IDisposable
             AttentionMask = tensor(attention, [b, p + c], device: device),
             Targets = tensor(targets, [b, c], device: device),
             CompletionMask = tensor(mask, [b, c], device: device),
-            OldLogProbs = tensor(old, [b, c], device: device),
+            SamplerLogProbs = tensor(sampler, [b, c], device: device),
             Advantages = tensor(adv, [b], device: device),
             PromptLength = p,
             CompletionLength = c,
@@ -82,7 +82,7 @@ internal sealed class RolloutBatch : IDisposable
         AttentionMask.Dispose();
         Targets.Dispose();
         CompletionMask.Dispose();
-        OldLogProbs.Dispose();
+        SamplerLogProbs.Dispose();
         Advantages.Dispose();
     }
 }

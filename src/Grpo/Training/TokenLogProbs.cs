@@ -35,27 +35,33 @@ public static class TokenLogProbs
     /// <param name="chunkTokens">Tokens per chunk; null for <see cref="DefaultChunkTokens"/>.</param>
     /// <returns>[B, T] log-probs, float32 (float64 for float64 inputs).</returns>
     public static Tensor Compute(Tensor hidden, Tensor weight, Tensor? bias, Tensor targets, double temperature = 1.0, int? chunkTokens = null) =>
-        Run(hidden, weight, bias, targets, temperature, chunkTokens, withEntropy: false)[0];
+        Run(hidden, weight, bias, targets, temperature, chunkTokens, withEntropy: false, entropyGradient: false)[0];
 
     /// <summary>
-    /// As <see cref="Compute"/>, and also the entropy of each position's temperature-scaled distribution ([B, T], no
-    /// gradient), for the <c>entropy</c> metric and <see cref="GrpoOptions.TopEntropyQuantile"/>.
+    /// As <see cref="Compute"/>, and also the entropy H = −Σ p log p of each position's temperature-scaled distribution
+    /// ([B, T]), for the <c>entropy</c> metric and <see cref="GrpoOptions.TopEntropyQuantile"/>, and, with
+    /// <paramref name="entropyGradient"/>, for the entropy bonus (<see cref="GrpoOptions.EntropyCoef"/>).
     /// </summary>
+    /// <param name="entropyGradient">
+    /// Whether the entropy carries a gradient (∂H/∂z = −p·(log p + H) / temperature, recomputed chunk by chunk in backward
+    /// like the log-probs'); off, it is a constant, as TRL's is when the entropy bonus is off.
+    /// </param>
     public static (Tensor LogProbs, Tensor Entropy) ComputeWithEntropy(
-        Tensor hidden, Tensor weight, Tensor? bias, Tensor targets, double temperature = 1.0, int? chunkTokens = null)
+        Tensor hidden, Tensor weight, Tensor? bias, Tensor targets, double temperature = 1.0, int? chunkTokens = null, bool entropyGradient = false)
     {
-        var outputs = Run(hidden, weight, bias, targets, temperature, chunkTokens, withEntropy: true);
+        var outputs = Run(hidden, weight, bias, targets, temperature, chunkTokens, withEntropy: true, entropyGradient);
         return (outputs[0], outputs[1]);
     }
 
-    private static List<Tensor> Run(Tensor hidden, Tensor weight, Tensor? bias, Tensor targets, double temperature, int? chunkTokens, bool withEntropy)
+    private static List<Tensor> Run(
+        Tensor hidden, Tensor weight, Tensor? bias, Tensor targets, double temperature, int? chunkTokens, bool withEntropy, bool entropyGradient)
     {
         Validate(hidden, weight, bias, targets, temperature, chunkTokens);
         var (batch, length, width) = (hidden.shape[0], hidden.shape[1], hidden.shape[2]);
         var chunk = chunkTokens ?? DefaultChunkTokens(weight.shape[0]);
         var outputs = ChunkedLogProbFunction.apply(
             hidden.reshape(batch * length, width), weight, bias, targets.to(ScalarType.Int64).reshape(batch * length),
-            temperature, chunk, withEntropy);
+            temperature, chunk, withEntropy, entropyGradient);
         return outputs.Select(o => o.reshape(batch, length)).ToList();
     }
 
@@ -91,8 +97,9 @@ public static class TokenLogProbs
 
     /// <summary>
     /// The autograd function over flattened tokens. Inputs: hidden [N, H], weight [V, H], bias [V] or null, targets [N]
-    /// int64, temperature, chunk size, whether to return entropy. Outputs: log-probs [N] and, when asked, entropy [N].
-    /// Saved for backward: the inputs (no copies) and the log-sum-exp per token [N].
+    /// int64, temperature, chunk size, whether to return entropy, whether the entropy is differentiable. Outputs: log-probs
+    /// [N] and, when asked, entropy [N]. Saved for backward: the inputs (no copies), the log-sum-exp per token [N] and,
+    /// for a differentiable entropy, the entropy [N].
     /// </summary>
     private sealed class ChunkedLogProbFunction : autograd.MultiTensorFunction<ChunkedLogProbFunction>
     {
@@ -101,7 +108,7 @@ public static class TokenLogProbs
         public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
         {
             var (hidden, weight, bias, targets) = ((Tensor)vars[0], (Tensor)vars[1], vars[2] as Tensor, (Tensor)vars[3]);
-            var (temperature, chunk, withEntropy) = ((double)vars[4], (int)vars[5], (bool)vars[6]);
+            var (temperature, chunk, withEntropy, entropyGradient) = ((double)vars[4], (int)vars[5], (bool)vars[6], (bool)vars[7]);
             var count = hidden.shape[0];
             var dtype = SoftmaxType(hidden);
 
@@ -126,7 +133,7 @@ public static class TokenLogProbs
                 }
             }
 
-            ctx.save_for_backward([hidden, weight, bias!, targets, logSumExp]);
+            ctx.save_for_backward(entropyGradient ? [hidden, weight, bias!, targets, logSumExp, entropy!] : [hidden, weight, bias!, targets, logSumExp]);
             ctx.save_data("temperature", temperature);
             ctx.save_data("chunk", chunk);
             ctx.save_data("needs", new[] { hidden.requires_grad, weight.requires_grad, bias?.requires_grad ?? false });
@@ -134,7 +141,8 @@ public static class TokenLogProbs
             if (entropy is not null)
             {
                 outputs.Add(entropy.MoveToOuterDisposeScope());
-                ctx.mark_non_differentiable([outputs[1]]);
+                if (!entropyGradient)
+                    ctx.mark_non_differentiable([outputs[1]]);
             }
             logSumExp.MoveToOuterDisposeScope();
             return outputs;
@@ -149,7 +157,9 @@ public static class TokenLogProbs
             var temperature = (double)ctx.get_data("temperature");
             var chunk = (int)ctx.get_data("chunk");
             var needs = (bool[])ctx.get_data("needs");
-            var gradLogProbs = gradOutputs[0]; // [N]; the entropy output has no gradient
+            var gradLogProbs = gradOutputs[0] is { IsInvalid: false } l ? l : zeros(hidden.shape[0], SoftmaxType(hidden), hidden.device); // [N]; zeros when only the entropy is used
+            // [N] the entropy's upstream gradient, when it is differentiable and used.
+            var gradEntropy = saved.Count > 5 && gradOutputs.Count > 1 && gradOutputs[1] is { IsInvalid: false } e ? e : null;
             var count = hidden.shape[0];
 
             var gradHidden = needs[0] ? zeros_like(hidden) : null; // [N, H]
@@ -162,11 +172,21 @@ public static class TokenLogProbs
                 var n = Math.Min(chunk, count - start);
                 var hiddenChunk = hidden.narrow(0, start, n);
                 var g = gradLogProbs.narrow(0, start, n).unsqueeze(1) / temperature; // [n, 1]
-                // ∂L/∂z = g · (onehot(y) − softmax(z)) / temperature, built in place in the recomputed logits' buffer.
-                var gradLogits = ScaledLogits(hiddenChunk, weight, bias, temperature)
-                    .sub_(logSumExp.narrow(0, start, n).unsqueeze(1)).exp_()
-                    .mul_(g.neg())
-                    .scatter_add_(1, targets.narrow(0, start, n).unsqueeze(1), g); // [n, V] in the softmax dtype
+                var logP = ScaledLogits(hiddenChunk, weight, bias, temperature).sub_(logSumExp.narrow(0, start, n).unsqueeze(1)); // [n, V]
+                Tensor gradLogits;
+                if (gradEntropy is null)
+                {
+                    // ∂L/∂z = g · (onehot(y) − softmax(z)) / temperature, built in place in the recomputed logits' buffer.
+                    gradLogits = logP.exp_().mul_(g.neg());
+                }
+                else
+                {
+                    // Adds gH · ∂H/∂z = −gH · p · (log p + H) / temperature: p · (−g − gH · (log p + H)).
+                    var gH = gradEntropy.narrow(0, start, n).unsqueeze(1) / temperature; // [n, 1]
+                    var p = logP.exp();
+                    gradLogits = p.mul_(logP.add_(saved[5].narrow(0, start, n).unsqueeze(1)).mul_(gH.neg()).sub_(g));
+                }
+                gradLogits.scatter_add_(1, targets.narrow(0, start, n).unsqueeze(1), g); // [n, V] in the softmax dtype
                 if (gradBias is not null)
                     gradBias.add_(gradLogits.sum(dim: 0));
                 var gradLogitsModel = gradLogits.to(hidden.dtype);
@@ -181,7 +201,7 @@ public static class TokenLogProbs
                 gradHidden?.MoveToOuterDisposeScope()!,
                 gradWeight?.to(weight.dtype).MoveToOuterDisposeScope()!,
                 gradBias?.to(bias!.dtype).MoveToOuterDisposeScope()!,
-                null!, null!, null!, null!,
+                null!, null!, null!, null!, null!,
             ];
         }
 

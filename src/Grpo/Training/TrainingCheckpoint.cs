@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Grpo.Training;
 
@@ -9,7 +10,10 @@ namespace Grpo.Training;
 /// <param name="NumTokens">Tokens processed so far (<c>num_tokens</c>).</param>
 /// <param name="Seed">The run's seed; with the step it also fixes every step's random draws, so no generator state is saved.</param>
 /// <param name="RewardNames">The reward functions the run was trained with, in order.</param>
-public sealed record TrainerState(int Step, int TotalSteps, long DataPosition, long NumTokens, int Seed, IReadOnlyList<string> RewardNames);
+/// <param name="EntropyCoefficient">The entropy bonus's coefficient (<see cref="EntropyController.Coefficient"/>).</param>
+/// <param name="LastEntropy">The entropy the adaptive controller last measured (<see cref="EntropyController.LastEntropy"/>; infinite before the first).</param>
+public sealed record TrainerState(int Step, int TotalSteps, long DataPosition, long NumTokens, int Seed, IReadOnlyList<string> RewardNames,
+    double EntropyCoefficient, double LastEntropy);
 
 /// <summary>
 /// Checkpoints of a run: folders <c>checkpoint-N</c> in the output folder, each with the trained weights (the adapter in
@@ -28,7 +32,12 @@ public static class TrainingCheckpoint
     /// <summary>Folder of the full model (Hugging Face layout) in a checkpoint, when training without an adapter.</summary>
     public const string ModelFolderName = "model";
 
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,   // LastEntropy starts infinite
+    };
 
     /// <summary>The folder of step <paramref name="step"/>'s checkpoint.</summary>
     public static string PathFor(string outputDir, int step) => Path.Combine(outputDir, $"checkpoint-{step}");

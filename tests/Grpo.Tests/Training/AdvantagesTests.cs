@@ -40,7 +40,7 @@ public class AdvantagesTests
         double[] stds = [Math.Sqrt(1.25 / 3), 0, Math.Sqrt(1.0 / 3)];
         var expected = Centred.Select((c, i) => c / (stds[i / 4] + 1e-4)).ToArray();
         Assert.Equal(expected, a.Values, Tolerance);
-        Assert.Equal(stds.Average(), a.RewardStd, 12);
+        Assert.Equal(0.5, a.RewardStd, 12); // TRL's reward_std is the whole batch's deviation whatever the scaling
     }
 
     [Fact]
@@ -59,16 +59,17 @@ public class AdvantagesTests
     }
 
     [Theory]
-    [InlineData(ScaleRewards.Group)]
-    [InlineData(ScaleRewards.Batch)]
-    [InlineData(ScaleRewards.None)]
-    public void ACompletionWithNoApplicableRewardGetsZeroAndGroupsWithEqualRewardsAreFlagged(ScaleRewards scale)
+    [InlineData(ScaleRewards.Group, 1.0 / 3)]
+    [InlineData(ScaleRewards.Batch, 0.0)]
+    [InlineData(ScaleRewards.None, 1.0 / 3)]
+    public void ACompletionWithNoApplicableRewardGetsZeroAndGroupsWithEqualRewardsAreFlagged(ScaleRewards scale, double fracZeroStd)
     {
+        // frac_reward_zero_std looks at the deviation the scaling uses: group 1's (4 of 12 completions), or the batch's 0.5.
         var a = Advantages.Compute(Scores, Weights, 4, scale);
         Assert.Equal(0.0, a.Values[9]);
         Assert.All(a.Values.Skip(4).Take(4), v => Assert.Equal(0.0, v));
         Assert.Equal([false, true, false], a.ZeroStdGroups);
-        Assert.Equal(1.0 / 3, a.FracRewardZeroStd, 12);
+        Assert.Equal(fracZeroStd, a.FracRewardZeroStd, 12);
     }
 
     [Fact]
@@ -81,12 +82,16 @@ public class AdvantagesTests
     }
 
     [Fact]
-    public void AGroupWithOneRewardHasZeroStdAndZeroAdvantages()
+    public void AGroupWithOneRewardHasNaNStdAndZeroAdvantages()
     {
+        // nanstd of one value is NaN, and NaN is not close to 0, so TRL counts no zero-std completion here.
         double[][] scores = [[N, 3, N, N]];
         var a = Advantages.Compute(scores, [1.0], 4, ScaleRewards.Group);
         Assert.Equal([0.0, 0, 0, 0], a.Values);
+        Assert.True(double.IsNaN(a.GroupStds[0]));
+        Assert.True(double.IsNaN(a.RewardStd));
         Assert.True(a.ZeroStdGroups[0]);
+        Assert.Equal(0.0, a.FracRewardZeroStd);
     }
 
     [Fact]

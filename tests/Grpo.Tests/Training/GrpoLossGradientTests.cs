@@ -30,10 +30,10 @@ public class GrpoLossGradientTests
         // and row 1 (A < 0) has r = 0.70 (low-clipped), 1.82 (capped): every ratio well away from a kink.
         var old = current - tensor(new double[,] { { 0.5, -0.4, 0.1 }, { -0.35, 0.6, 0.2 } });
         var reference = current + tensor(new double[,] { { 0.2, -0.3, 0.1 }, { 0.4, -0.1, 0.3 } });
-        var loss = new GrpoLoss(new GrpoOptions
+        var loss = new GrpoLoss(GrpoLossSettings.From(new GrpoOptions
         {
             LossType = lossType, ImportanceSamplingLevel = level, Beta = 0.1, EpsilonHigh = 0.28, Delta = 1.6, MaxCompletionLength = 5,
-        });
+        }));
 
         double Loss(Tensor h) => loss.Compute(new GrpoLossInputs
         {
@@ -49,7 +49,7 @@ public class GrpoLossGradientTests
         });
         result.Loss.backward();
         if (level == ImportanceSamplingLevel.Token)
-            Assert.Equal(2.0 / 5, result.ClipRatioRegion, 12);
+            Assert.Equal(2.0 / 5, result.ClipRatioRegion!.Value, 12);
         var analytic = leaf.grad!.data<double>().ToArray();
 
         const double step = 1e-6;
@@ -76,7 +76,7 @@ public class GrpoLossGradientTests
         var mask = tensor(new double[,] { { 1, 1, 1 }, { 1, 0, 0 } });
         var advantages = tensor(new[] { 0.7, -0.4 });
 
-        var result = new GrpoLoss(new GrpoOptions()).Compute(new GrpoLossInputs
+        var result = new GrpoLoss(GrpoLossSettings.From(new GrpoOptions())).Compute(new GrpoLossInputs
         {
             LogProbs = TokenLogProbs.Compute(hidden, weight, null, targets, 1.0, 3),
             Advantages = advantages, CompletionMask = mask,
@@ -91,5 +91,65 @@ public class GrpoLossGradientTests
 
         TokenLogProbsTests.AssertClose(hidden.grad!, grpoGradient, 1e-12);
         Assert.Equal(0.0, result.ClipRatioRegion);
+    }
+
+    [Theory]
+    [InlineData(LossType.Dapo, 1.0)]
+    [InlineData(LossType.Grpo, 1.0)]
+    [InlineData(LossType.Sapo, 0.5)]
+    [InlineData(LossType.Luspo, 0.5)]
+    public void WithTheEntropyBonusTheGradientMatchesFiniteDifferences(LossType lossType, double topEntropyQuantile)
+    {
+        // L − coef·H with H the chunked entropy carrying its gradient: autograd through both against central differences of
+        // the whole loss (log-probs and entropies recomputed), β > 0 and an off-policy π_old so every term moves.
+        using var scope = NewDisposeScope();
+        var generator = new Generator(13);
+        var hidden = randn([B, T, H], ScalarType.Float64, generator: generator);
+        var weight = randn([V, H], ScalarType.Float64, generator: generator);
+        var targets = randint(V, [B, T], generator: generator);
+        var mask = tensor(new double[,] { { 1, 1, 1 }, { 1, 1, 0 } });
+        var advantages = tensor(new[] { 0.9, -1.1 });
+        var current = TokenLogProbs.Compute(hidden, weight, null, targets, 0.8, 2);
+        var old = current - tensor(new double[,] { { 0.05, -0.1, 0.1 }, { -0.05, 0.08, 0.2 } });
+        var reference = current + tensor(new double[,] { { 0.2, -0.3, 0.1 }, { 0.4, -0.1, 0.3 } });
+        var loss = new GrpoLoss(new GrpoLossSettings
+        {
+            LossType = lossType, Beta = 0.1, EpsilonHigh = 5.0, EntropyCoef = 0.3, TopEntropyQuantile = topEntropyQuantile, MaxCompletionLength = 5,
+        });
+
+        GrpoLossResult Compute(Tensor h)
+        {
+            var (logProbs, entropies) = TokenLogProbs.ComputeWithEntropy(h, weight, null, targets, 0.8, 2, entropyGradient: true);
+            return loss.Compute(new GrpoLossInputs
+            {
+                LogProbs = logProbs, OldLogProbs = old, RefLogProbs = reference, Entropies = entropies,
+                Advantages = advantages, CompletionMask = mask, ActiveTokensInStep = 7, MicroBatchesInStep = 2,
+            });
+        }
+
+        var leaf = hidden.clone().requires_grad_();
+        var result = Compute(leaf);
+        result.Loss.backward();
+        var analytic = leaf.grad!.data<double>().ToArray();
+        Assert.NotNull(result.PolicyLoss);
+
+        const double step = 1e-6;
+        for (var i = 0; i < analytic.Length; i++)
+        {
+            var up = hidden.clone();
+            up.reshape(-1)[i] += step;
+            var down = hidden.clone();
+            down.reshape(-1)[i] -= step;
+            var numeric = (Compute(up).Loss.item<double>() - Compute(down).Loss.item<double>()) / (2 * step);
+            Assert.True(Math.Abs(numeric - analytic[i]) < 1e-7, $"element {i}: autograd {analytic[i]}, finite difference {numeric}");
+        }
+
+        // Without the entropy's gradient the bonus would be a constant: the loss refuses such entropies.
+        var (plainLogProbs, constantEntropies) = TokenLogProbs.ComputeWithEntropy(hidden.clone().requires_grad_(), weight, null, targets, 0.8, 2);
+        var error = Assert.Throws<ArgumentException>(() => loss.Compute(new GrpoLossInputs
+        {
+            LogProbs = plainLogProbs, OldLogProbs = old, RefLogProbs = reference, Entropies = constantEntropies, Advantages = advantages, CompletionMask = mask,
+        }));
+        Assert.Contains("entropyGradient: true", error.Message);
     }
 }

@@ -200,7 +200,7 @@ public class GrpoRunTests
         using var rollouts = new InProcessRollouts(model, new ByteTokenizer(), new SamplingOptions());
         using var optimizer = new PolicyOptimizer(lora.TrainableParameters(), options);
         var error = Assert.Throws<ArgumentException>(() =>
-            new GrpoStep(model, rollouts, new RewardRunner([new StartsLowercase()]), new GrpoLoss(options), optimizer, reference: null, options));
+            new GrpoStep(model, rollouts, new RewardRunner([new StartsLowercase()]), new GrpoLoss(GrpoLossSettings.From(options)), optimizer, reference: null, options));
         Assert.Contains("needs a reference policy", error.Message);
     }
 

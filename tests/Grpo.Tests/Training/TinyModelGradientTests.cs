@@ -15,7 +15,7 @@ public class TinyModelGradientTests
         using var scope = NewDisposeScope();
         var model = CausalLM.Create(ModelConfig.Tiny("qwen3", vocabSize: 64), seed: 2, dtype: ScalarType.Float64);
         var options = new GrpoOptions { LossType = lossType, ImportanceSamplingLevel = level, Beta = 0.1, Epsilon = 0.2, MaxCompletionLength = 5, NumIterations = 2 };
-        var loss = new GrpoLoss(options);
+        var loss = new GrpoLoss(GrpoLossSettings.From(options));
         using var generator = new Generator(9, CPU);
         var ids = randint(0, 64, [3, 9], generator: generator); // 4 prompt tokens, then 5 completion tokens
         var targets = ids.narrow(1, 4, 5);

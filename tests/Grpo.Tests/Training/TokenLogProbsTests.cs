@@ -42,6 +42,36 @@ public class TokenLogProbsTests
         Assert.False(entropy.requires_grad);
     }
 
+    [Theory]
+    [InlineData(1, true, true)]
+    [InlineData(4, true, true)]
+    [InlineData(100, true, true)]
+    [InlineData(5, false, true)]
+    [InlineData(5, true, false)]
+    public void AnEntropyWithGradientMatchesTheUnchunkedFloat64Autograd(int chunkTokens, bool useLogProbs, bool useEntropy)
+    {
+        using var scope = NewDisposeScope();
+        var (hidden, weight, bias, targets, upstream) = Problem(ScalarType.Float64, seed: 5);
+        var entropyUpstream = randn([B, T], ScalarType.Float64, generator: new Generator(6));
+
+        var (chunked, entropy) = TokenLogProbs.ComputeWithEntropy(hidden, weight, bias, targets, Temperature, chunkTokens, entropyGradient: true);
+        Objective(chunked, entropy).backward();
+        var (gh, gw, gb) = (hidden.grad!.clone(), weight.grad!.clone(), bias.grad!.clone());
+        foreach (var p in new[] { hidden, weight, bias }) p.grad!.zero_();
+
+        var logSoftmax = nn.functional.linear(hidden, weight, bias).div(Temperature).log_softmax(-1);
+        Objective(logSoftmax.gather(-1, targets.unsqueeze(-1)).squeeze(-1), -(logSoftmax.exp() * logSoftmax).sum(-1)).backward();
+
+        Assert.True(entropy.requires_grad);
+        AssertClose(hidden.grad!, gh, 1e-12);
+        AssertClose(weight.grad!, gw, 1e-12);
+        AssertClose(bias.grad!, gb, 1e-12);
+
+        Tensor Objective(Tensor logProbs, Tensor entropies) =>
+            (useLogProbs ? (logProbs * upstream).sum() : zeros(1, ScalarType.Float64).sum()) +
+            (useEntropy ? (entropies * entropyUpstream).sum() : zeros(1, ScalarType.Float64).sum());
+    }
+
     [Fact]
     public void AFrozenHeadWithoutBiasGivesGradientsToTheHiddenStatesOnly()
     {
