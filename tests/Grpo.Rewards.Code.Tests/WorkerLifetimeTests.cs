@@ -15,6 +15,7 @@ public sealed class WorkerLifetimeTests : IDisposable
 {
     const int SigKill = 9;
     const int SigTerm = 15;
+    const string SpinningClass = "public static class M { public static void Spin() { while (true) { } } }";
 
     readonly string _temporary = Directory.CreateTempSubdirectory("grpo-lifetime-test-").FullName;
 
@@ -28,7 +29,7 @@ public sealed class WorkerLifetimeTests : IDisposable
     public async Task Spinning_worker_dies_with_verify_code_and_the_next_pool_removes_the_dead_pools_folder(int signal)
     {
         var input = Path.Combine(_temporary, "spin.jsonl");
-        File.WriteAllLines(input, [JsonSerializer.Serialize(new { completion = "public static class M { public static void Spin() { while (true) { } } }", tests = new[] { "Spin();" } })]);
+        File.WriteAllLines(input, [JsonSerializer.Serialize(new { completion = SpinningClass, tests = new[] { "Spin();" } })]);
         using var cli = GrpoCli.Start(_temporary, "verify-code", "--input", input, "--timeout", "120", "--workers", "1");
         var worker = await SpinningWorkerAsync();
 
@@ -41,7 +42,7 @@ public sealed class WorkerLifetimeTests : IDisposable
         Assert.Empty(ProcessesMentioning(_temporary));
         var deadPools = GrpoCli.PoolFolders(_temporary);
         if (signal == SigKill)
-            Assert.Single(deadPools); // kill -9 gives the tool no chance to clean up
+            Assert.Single(deadPools); // kill -9 gives the tool no chance to delete its pool's folder: the next pool must
 
         using var live = new WorkerPool(new CodeVerifierOptions(), _temporary);
         using var next = new WorkerPool(new CodeVerifierOptions(), _temporary);
@@ -50,13 +51,31 @@ public sealed class WorkerLifetimeTests : IDisposable
     }
 
     [Fact]
+    public async Task Cancelling_a_spinning_program_kills_its_worker_and_dispose_deletes_the_pool_folder()
+    {
+        // The path a cancelled command (Ctrl+C) takes: the run throws, the worker goes, disposing removes the folder.
+        var options = new CodeVerifierOptions { Timeout = TimeSpan.FromMinutes(2), Workers = 1 };
+        var pool = new WorkerPool(options, _temporary);
+        using var cancel = new CancellationTokenSource();
+        var run = pool.RunAsync(SpinningProgram(options), cancel.Token);
+        var worker = await SpinningWorkerAsync();
+
+        var clock = Stopwatch.StartNew();
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        Assert.False(IsRunning(worker));
+        pool.Dispose();
+        Assert.False(Directory.Exists(pool.FolderPath));
+    }
+
+    [Fact]
     public async Task Worker_ends_itself_when_a_program_overruns_and_the_pool_does_not_kill_it()
     {
         var options = new CodeVerifierOptions();
         using var folder = PoolFolder.Create(_temporary);
         var launch = new WorkerLaunch(folder.Path, options.MemoryLimitBytes);
-        var program = new ProgramCompiler(options.ImplicitUsings, checkApis: true).Compile(
-            ProgramSource.ForTestList("public static class M { public static void Spin() { while (true) { } } }", ["Spin();"], options.ImplicitUsings), default);
+        var program = SpinningProgram(options);
         using var worker = await WorkerProcess.StartAsync(launch, default);
         var request = new WorkerRequest("nonce", program.Image!, program.EntryType, program.Methods, 0, 0, TimeSpan.FromMilliseconds(200));
 
@@ -79,6 +98,7 @@ public sealed class WorkerLifetimeTests : IDisposable
         Directory.SetLastWriteTimeUtc(oldWithoutOwner, DateTime.UtcNow.AddMinutes(-2));
         var youngWithoutOwner = Directory.CreateDirectory(Path.Combine(_temporary, "grpo-code-young")).FullName;
         var notAPool = Directory.CreateDirectory(Path.Combine(_temporary, "grpo-other")).FullName;
+        var linkToAnotherFolder = Directory.CreateSymbolicLink(Path.Combine(_temporary, "grpo-code-link"), notAPool).FullName;
         // A live owner's lock protects its folder even when the recorded process id is stale.
         using var held = new FileStream(Path.Combine(lockedByLiveOwner, "owner.lock"), FileMode.Open, FileAccess.Read, FileShare.None);
         using var live = PoolFolder.Create(_temporary);
@@ -87,7 +107,7 @@ public sealed class WorkerLifetimeTests : IDisposable
 
         Assert.False(Directory.Exists(dead));
         Assert.False(Directory.Exists(oldWithoutOwner));
-        Assert.All([lockedByLiveOwner, youngWithoutOwner, notAPool, live.Path, next.Path], path => Assert.True(Directory.Exists(path), path));
+        Assert.All([lockedByLiveOwner, youngWithoutOwner, notAPool, linkToAnotherFolder, live.Path, next.Path], path => Assert.True(Directory.Exists(path), path));
     }
 
     [Fact]
@@ -98,6 +118,10 @@ public sealed class WorkerLifetimeTests : IDisposable
         folder.Dispose();
         Assert.False(Directory.Exists(folder.Path));
     }
+
+    static CompiledProgram SpinningProgram(CodeVerifierOptions options) =>
+        new ProgramCompiler(options.ImplicitUsings, checkApis: true).Compile(
+            ProgramSource.ForTestList(SpinningClass, ["Spin();"], options.ImplicitUsings), default);
 
     string OwnedFolder(string name, int pid)
     {

@@ -57,7 +57,8 @@ internal sealed class PoolFolder : IDisposable
             return;
         foreach (var folder in Directory.EnumerateDirectories(root, Prefix + "*"))
         {
-            if (IsInUse(folder))
+            // A link is never a pool's folder (pools create real folders): whatever it points at is not ours to delete.
+            if (new DirectoryInfo(folder).LinkTarget is not null || IsInUse(folder))
                 continue;
             try
             {
