@@ -82,7 +82,7 @@ static class VerifyMathCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            await stderr.WriteLineAsync($"verify-math: {e.Message}");
+            await stderr.WriteLineAsync($"verify-math: {e.Message.Split('\n')[0].Trim()}");
             return 1;
         }
         catch (OperationCanceledException)
@@ -91,6 +91,7 @@ static class VerifyMathCommand
             return Cancelled;
         }
     }
+
     // gold and pred may be strings or numbers (a GSM8K gold of 72 is often stored as a number).
     static bool TryReadPair(string line, out JsonObject row, out string gold, out string pred, out string problem)
     {

@@ -39,7 +39,7 @@ internal sealed class PoolFolder : IDisposable
     {
         RemoveAbandoned(root);
         var path = System.IO.Path.Combine(root, Prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)));
-        // Only this user may look inside: the folder holds the programs under test.
+        // Only this user may look inside: the workers, which run untrusted code, work and keep their temporary files there.
         if (OperatingSystem.IsWindows())
             Directory.CreateDirectory(path);
         else
@@ -50,8 +50,8 @@ internal sealed class PoolFolder : IDisposable
         return new PoolFolder(path, owner);
     }
 
-    /// <summary>Deletes every <c>grpo-code-*</c> folder under <paramref name="root"/> whose owning process is gone.</summary>
-    public static void RemoveAbandoned(string root)
+    // Deletes every grpo-code-* folder under root whose owning process is gone.
+    static void RemoveAbandoned(string root)
     {
         if (!Directory.Exists(root))
             return;
