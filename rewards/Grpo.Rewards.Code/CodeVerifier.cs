@@ -36,7 +36,7 @@ public sealed class CodeVerifier : IDisposable
         _compiler = new ProgramCompiler(Options.ImplicitUsings, Options.CheckApis);
         _compiled = new BoundedCache<CompiledProgram>(Math.Min(Options.CacheSize, MaxCompiledCached));
         _results = new BoundedCache<CodeResult>(Options.CacheSize);
-        _pool = new Lazy<WorkerPool>(() => new WorkerPool(Options));
+        _pool = new Lazy<WorkerPool>(() => new WorkerPool(Options, Path.GetTempPath()));
     }
 
     /// <summary>The options in force.</summary>

@@ -6,9 +6,13 @@ public sealed record CodeVerifierOptions
     /// <summary>How the program is taken out of a completion. Default: <see cref="CodeExtraction.PreferFenced"/>.</summary>
     public CodeExtraction Extraction { get; init; } = CodeExtraction.PreferFenced;
 
+    /// <summary>The longest <see cref="Timeout"/> allowed: one day.</summary>
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);
+
     /// <summary>
-    /// Wall-clock time one program may run, all its tests together, excluding worker start-up. Default: 5 s
-    /// (MBXP reference solutions finish in milliseconds; the slack covers a loaded machine).
+    /// Wall-clock time one program may run, all its tests together, excluding worker start-up; at most
+    /// <see cref="MaxTimeout"/>. Default: 5 s (MBXP reference solutions finish in milliseconds; the slack covers a
+    /// loaded machine). The pool kills a worker that overruns it, and the worker ends itself a second later.
     /// </summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -42,8 +46,8 @@ public sealed record CodeVerifierOptions
 
     internal void Validate()
     {
-        if (Timeout <= TimeSpan.Zero)
-            throw new ArgumentOutOfRangeException(nameof(Timeout), Timeout, "The program timeout must be positive, e.g. 5 seconds.");
+        if (Timeout <= TimeSpan.Zero || Timeout > MaxTimeout)
+            throw new ArgumentOutOfRangeException(nameof(Timeout), Timeout, "The program timeout must be positive and at most one day, e.g. 5 seconds.");
         if (MemoryLimitBytes < 64L << 20)
             throw new ArgumentOutOfRangeException(nameof(MemoryLimitBytes), MemoryLimitBytes, "Give each worker at least 64 MiB; the runtime itself needs some.");
         if (OutputLimitChars < 0)

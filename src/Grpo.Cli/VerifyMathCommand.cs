@@ -10,10 +10,14 @@ namespace Grpo.Cli;
 /// <c>grpo verify-math --input FILE.jsonl [--output FILE]</c>: scores a file of model outputs offline with exactly
 /// the verifier used in training. Each input line is a JSON object with <c>gold</c> and <c>pred</c> (other fields
 /// are kept); each output line is that object plus <c>"equivalent": true|false</c>, in input order. The last line
-/// on stderr gives the counts.
+/// on stderr gives the counts. Every line is checked before the first is written, and the output file appears
+/// whole or not at all (<see cref="AtomicOutput"/>), so a bad line never leaves half a file behind.
 /// </summary>
 static class VerifyMathCommand
 {
+    /// <summary>Exit code of a cancelled run (128 + SIGINT, as the other commands report it).</summary>
+    const int Cancelled = 130;
+
     // Keep LaTeX and non-ASCII text readable in the output ("\\frac", "€"), as users wrote it.
     static readonly JsonSerializerOptions OutputJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -21,14 +25,18 @@ static class VerifyMathCommand
     {
         var input = new Option<FileInfo>("--input")
         {
-            Description = "JSONL file, one {\"gold\": ..., \"pred\": ...} object per line.",
+            Description = "JSONL file, one {\"gold\": ..., \"pred\": ...} object per line. A bad line stops the run before anything is written.",
             Required = true,
         };
         var output = new Option<FileInfo?>("--output")
         {
-            Description = "Where to write the JSONL results (default: standard output).",
+            Description = "Where to write the JSONL results, whole or not at all: the folder must exist (default: standard output).",
         };
-        var command = new Command("verify-math", "Check predicted maths answers against gold answers, line by line.") { input, output };
+        var command = new Command("verify-math", "Check predicted maths answers against gold answers, line by line. "
+            + $"Exit code 0 when every line was checked; 1 for a bad input file, input line or --output path (nothing is written); {Cancelled} when cancelled.")
+        {
+            input, output,
+        };
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             parseResult.GetValue(input)!, parseResult.GetValue(output),
             parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, cancellationToken));
@@ -42,34 +50,46 @@ static class VerifyMathCommand
             await stderr.WriteLineAsync($"verify-math: input file '{input.FullName}' not found. Pass a JSONL file with one {{\"gold\": ..., \"pred\": ...}} object per line.");
             return 1;
         }
-        if (output is not null && output.Directory is { Exists: false } folder)
+        try
         {
-            await stderr.WriteLineAsync($"verify-math: output folder '{folder.FullName}' does not exist. Create it or choose another --output path.");
+            await using var destination = AtomicOutput.Open(output, stdout);
+            var rows = new List<(JsonObject Row, string Gold, string Pred)>();
+            int lineNumber = 0;
+            foreach (var line in File.ReadLines(input.FullName))
+            {
+                lineNumber++;
+                if (string.IsNullOrWhiteSpace(line)) continue;
+                if (!TryReadPair(line, out var row, out var gold, out var pred, out var problem))
+                {
+                    await stderr.WriteLineAsync($"verify-math: {input.Name} line {lineNumber}: {problem} Nothing was written. Each line must be a JSON object such as {{\"gold\": \"72\", \"pred\": \"... \\\\boxed{{72}}\"}}.");
+                    return 1;
+                }
+                rows.Add((row, gold, pred));
+            }
+
+            int equivalent = 0;
+            foreach (var (row, gold, pred) in rows)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                bool same = MathVerifier.AreEquivalent(gold, pred);
+                row["equivalent"] = same;
+                await destination.Writer.WriteLineAsync(row.ToJsonString(OutputJson));
+                if (same) equivalent++;
+            }
+            await destination.CommitAsync(cancellationToken);
+            await stderr.WriteLineAsync($"verify-math: {rows.Count} lines, {equivalent} equivalent, {rows.Count - equivalent} not equivalent");
+            return 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await stderr.WriteLineAsync($"verify-math: {e.Message.Split('\n')[0].Trim()}");
             return 1;
         }
-
-        int lines = 0, equivalent = 0, lineNumber = 0;
-        await using var file = output is null ? null : new StreamWriter(output.FullName);
-        var writer = file ?? stdout;
-        foreach (var line in File.ReadLines(input.FullName))
+        catch (OperationCanceledException)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            if (!TryReadPair(line, out var row, out var gold, out var pred, out var problem))
-            {
-                await stderr.WriteLineAsync($"verify-math: {input.Name} line {lineNumber}: {problem} Each line must be a JSON object such as {{\"gold\": \"72\", \"pred\": \"... \\\\boxed{{72}}\"}}.");
-                return 1;
-            }
-            bool same = MathVerifier.AreEquivalent(gold, pred);
-            row["equivalent"] = same;
-            await writer.WriteLineAsync(row.ToJsonString(OutputJson));
-            lines++;
-            if (same) equivalent++;
+            await stderr.WriteLineAsync("verify-math: cancelled.");
+            return Cancelled;
         }
-        await writer.FlushAsync(cancellationToken);
-        await stderr.WriteLineAsync($"verify-math: {lines} lines, {equivalent} equivalent, {lines - equivalent} not equivalent");
-        return 0;
     }
 
     // gold and pred may be strings or numbers (a GSM8K gold of 72 is often stored as a number).

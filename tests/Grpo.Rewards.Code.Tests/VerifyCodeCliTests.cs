@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -9,6 +7,9 @@ namespace Grpo.Rewards.Code.Tests;
 public sealed class VerifyCodeCliTests : IDisposable
 {
     readonly string _directory = Directory.CreateTempSubdirectory("grpo-cli-test-").FullName;
+    readonly string _temporary;
+
+    public VerifyCodeCliTests() => _temporary = Directory.CreateDirectory(Path.Combine(_directory, "tmp")).FullName;
 
     [Fact]
     public async Task Writes_each_row_back_with_reward_and_reason_in_input_order()
@@ -27,9 +28,9 @@ public sealed class VerifyCodeCliTests : IDisposable
         ];
         File.WriteAllLines(input, lines);
 
-        var exitCode = await RunCliAsync("verify-code", "--input", input, "--output", output, "--workers", "1");
+        var (exitCode, stderr) = await GrpoCli.RunAsync(_temporary, "verify-code", "--input", input, "--output", output, "--workers", "1");
 
-        Assert.Equal(0, exitCode);
+        Assert.True(exitCode == 0, stderr);
         var rows = File.ReadAllLines(output).Select(l => JsonNode.Parse(l)!.AsObject()).ToArray();
         Assert.Equal(["stub", "list", "reference", "no tests"], rows.Select(r => (string)r["id"]!));
         Assert.Equal([0.0, 0.5, 1.0, 0.0], rows.Select(r => (double)r["reward"]!));
@@ -39,34 +40,77 @@ public sealed class VerifyCodeCliTests : IDisposable
         Assert.True((bool)rows[2]["extra"]!["kept"]!);
         Assert.Equal(reference.Test, (string)rows[2]["test"]!);
         Assert.Contains("neither", (string)rows[3]["reason"]!);
+        Assert.Empty(Directory.GetFiles(_directory, ".out.jsonl.*")); // the temporary file became the output
+        Assert.Empty(GrpoCli.PoolFolders(_temporary));                 // the pool removed its folder
     }
 
     [Fact]
-    public async Task Malformed_line_stops_the_run_with_an_error()
+    public async Task Malformed_line_stops_the_run_before_any_program_runs_and_leaves_the_output_as_it_was()
     {
         var input = Path.Combine(_directory, "bad.jsonl");
         var output = Path.Combine(_directory, "bad-out.jsonl");
-        File.WriteAllLines(input, ["{\"completion\": \"x\", \"tests\": [\"Debug.Assert(true);\"]}", "not json"]);
+        File.WriteAllLines(input, [RunnableRow, "not json", RunnableRow]);
+        File.WriteAllText(output, "an earlier run's rows\n");
 
-        var exitCode = await RunCliAsync("verify-code", "--input", input, "--output", output);
+        var (exitCode, stderr) = await GrpoCli.RunAsync(_temporary, "verify-code", "--input", input, "--output", output);
 
         Assert.Equal(1, exitCode);
-        Assert.False(File.Exists(output));
+        Assert.StartsWith("grpo verify-code: bad.jsonl line 2 is not a JSON object; nothing was written.", OneLine(stderr));
+        Assert.Equal("an earlier run's rows\n", File.ReadAllText(output));
+        Assert.Equal(["bad-out.jsonl", "bad.jsonl"], Directory.GetFiles(_directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Empty(GrpoCli.PoolFolders(_temporary));
     }
 
-    // dotnet Grpo.Cli.dll ARGS, from the CLI's own output folder.
-    static async Task<int> RunCliAsync(params string[] args)
+    [Theory]
+    [InlineData("--workers", "0")]
+    [InlineData("--workers", "-1")]
+    [InlineData("--workers", "257")]
+    [InlineData("--timeout", "0")]
+    [InlineData("--timeout", "-5")]
+    [InlineData("--timeout", "NaN")]
+    [InlineData("--timeout", "Infinity")]
+    [InlineData("--timeout", "1e12")]
+    public async Task Bad_option_value_is_one_line_before_any_work(string option, string value)
     {
-        var cli = typeof(VerifyCodeCliTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "GrpoCliAssembly").Value!;
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet") { RedirectStandardError = true };
-        foreach (var argument in new[] { cli }.Concat(args))
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        Console.Error.Write(await stderr);
-        return process.ExitCode;
+        var input = Path.Combine(_directory, "in.jsonl");
+        var output = Path.Combine(_directory, "out.jsonl");
+        File.WriteAllLines(input, [RunnableRow]);
+
+        var (exitCode, stderr) = await GrpoCli.RunAsync(_temporary, "verify-code", "--input", input, "--output", output, option, value);
+
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith($"grpo verify-code: {option} must be ", OneLine(stderr));
+        Assert.EndsWith($"got {value.Replace("1e12", "1000000000000")}.", OneLine(stderr));
+        Assert.False(File.Exists(output));
+        Assert.Empty(GrpoCli.PoolFolders(_temporary));
+    }
+
+    [Fact]
+    public async Task Output_path_is_checked_before_any_program_runs()
+    {
+        var input = Path.Combine(_directory, "in.jsonl");
+        File.WriteAllLines(input, [RunnableRow]);
+        var missingFolder = Path.Combine(_directory, "missing", "out.jsonl");
+
+        var (missingCode, missingErr) = await GrpoCli.RunAsync(_temporary, "verify-code", "--input", input, "--output", missingFolder);
+        var (folderCode, folderErr) = await GrpoCli.RunAsync(_temporary, "verify-code", "--input", input, "--output", _temporary);
+
+        Assert.Equal(1, missingCode);
+        Assert.Equal($"grpo verify-code: the output folder '{Path.GetDirectoryName(missingFolder)}' does not exist. Create it or choose another --output path.", OneLine(missingErr));
+        Assert.Equal(1, folderCode);
+        Assert.Equal($"grpo verify-code: --output '{_temporary}' is a folder. Give the path of a file to write.", OneLine(folderErr));
+        Assert.Empty(GrpoCli.PoolFolders(_temporary)); // no worker pool was started: nothing was scored
+    }
+
+    // A row whose program compiles, so that scoring it would start a worker pool (and leave its folder in TMPDIR while it ran).
+    static readonly string RunnableRow = JsonSerializer.Serialize(new { completion = "public static class M { public static int One() => 1; }", tests = new[] { "Debug.Assert(One() == 1);" } });
+
+    // The whole of stderr, which must be exactly one line.
+    static string OneLine(string stderr)
+    {
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"expected one line on stderr, got:\n{stderr}");
+        return lines[0];
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);

@@ -64,12 +64,44 @@ public sealed class VerifyMathCommandTests : IDisposable
     public async Task BadInputNamesTheLineAndTheFix()
     {
         var input = Write("bad.jsonl", """{"gold": "1", "pred": "1"}""", """{"gold": "1"}""");
-        var (code, _, stderr) = await Run("verify-math", "--input", input);
+        var (code, stdout, stderr) = await Run("verify-math", "--input", input);
         Assert.Equal(1, code);
-        Assert.Contains("bad.jsonl line 2: missing \"pred\"", stderr);
+        Assert.StartsWith("verify-math: bad.jsonl line 2: missing \"pred\". Nothing was written.", stderr);
+        Assert.Single(stderr.TrimEnd().Split('\n'));
+        Assert.Equal("", stdout); // line 1 is good, but nothing is written before every line is read
 
         var (missingCode, _, missingErr) = await Run("verify-math", "--input", Path.Combine(_folder, "none.jsonl"));
         Assert.Equal(1, missingCode);
         Assert.Contains("not found", missingErr);
+    }
+
+    [Fact]
+    public async Task BadLineLeavesAnExistingOutputFileAsItWas()
+    {
+        var input = Write("bad.jsonl", """{"gold": "1", "pred": "1"}""", "not json", """{"gold": "2", "pred": "2"}""");
+        var outputPath = Write("out.jsonl", "an earlier run's rows");
+
+        var (code, _, stderr) = await Run("verify-math", "--input", input, "--output", outputPath);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("verify-math: bad.jsonl line 2: not valid JSON", stderr);
+        Assert.Equal("an earlier run's rows\n", File.ReadAllText(outputPath));
+        Assert.Equal(["bad.jsonl", "out.jsonl"], Directory.GetFiles(_folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task OutputPathIsCheckedBeforeAnyLineIsRead()
+    {
+        // The input's bad line would be reported if the input were read first.
+        var input = Write("in.jsonl", "not json");
+        var missing = Path.Combine(_folder, "missing", "out.jsonl");
+
+        var (missingCode, _, missingErr) = await Run("verify-math", "--input", input, "--output", missing);
+        var (folderCode, _, folderErr) = await Run("verify-math", "--input", input, "--output", _folder);
+
+        Assert.Equal(1, missingCode);
+        Assert.Equal($"verify-math: the output folder '{Path.GetDirectoryName(missing)}' does not exist. Create it or choose another --output path.", missingErr.TrimEnd());
+        Assert.Equal(1, folderCode);
+        Assert.Equal($"verify-math: --output '{_folder}' is a folder. Give the path of a file to write.", folderErr.TrimEnd());
     }
 }

@@ -10,24 +10,39 @@ namespace Grpo.Rewards.Code.Execution;
 /// A fixed number of reusable worker processes. A program takes a free worker, runs with a wall-clock budget, and
 /// gives the worker back; a worker that died, timed out or ran its quota is replaced by a fresh one on demand.
 /// A list of tests that crashes its worker resumes after the crashing test in a new worker, within the same budget.
+/// Workers die with the pool's process however it ends (see <see cref="Worker.ControlPipe"/>), and the folder of a
+/// pool whose process was killed is removed by the next pool (<see cref="PoolFolder"/>).
 /// </summary>
 internal sealed class WorkerPool : IDisposable
 {
     const int MaxUnreachableRetries = 3;
 
     readonly CodeVerifierOptions _options;
+    readonly PoolFolder _folder;
     readonly WorkerLaunch _launch;
     readonly SemaphoreSlim _slots;
     readonly ConcurrentBag<WorkerProcess> _idle = [];
     volatile bool _disposed;
 
-    public WorkerPool(CodeVerifierOptions options)
+    /// <summary>Prepares a pool whose folder goes under <paramref name="temporaryRoot"/>; no worker starts yet.</summary>
+    public WorkerPool(CodeVerifierOptions options, string temporaryRoot)
     {
         _options = options;
         _slots = new SemaphoreSlim(options.Workers, options.Workers);
-        var directory = Directory.CreateTempSubdirectory("grpo-code-").FullName;
-        _launch = new WorkerLaunch(directory, options.MemoryLimitBytes);
+        _folder = PoolFolder.Create(temporaryRoot);
+        try
+        {
+            _launch = new WorkerLaunch(_folder.Path, options.MemoryLimitBytes);
+        }
+        catch
+        {
+            _folder.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>The pool's temporary folder.</summary>
+    public string FolderPath => _folder.Path;
 
     /// <summary>Runs a compiled program's tests and scores them.</summary>
     public async Task<CodeResult> RunAsync(CompiledProgram program, CancellationToken cancellationToken)
@@ -60,7 +75,7 @@ internal sealed class WorkerPool : IDisposable
             }
             var worker = await RentAsync(cancellationToken);
             var request = new WorkerRequest(Convert.ToHexString(RandomNumberGenerator.GetBytes(16)), program.Image!,
-                program.EntryType, program.Methods, next, _options.OutputLimitChars);
+                program.EntryType, program.Methods, next, _options.OutputLimitChars, remaining);
             int running = next; // the method in progress: one past the last reply
             var clock = Stopwatch.StartNew();
             WorkerOutcome outcome;
@@ -147,13 +162,6 @@ internal sealed class WorkerPool : IDisposable
         _disposed = true;
         while (_idle.TryTake(out var worker))
             worker.Dispose();
-        try
-        {
-            Directory.Delete(_launch.PoolDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A worker still finishing keeps its folder open; the system's temporary-folder cleanup takes the rest.
-        }
+        _folder.Dispose();
     }
 }

@@ -98,7 +98,9 @@ internal sealed class WorkerProcess : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             return WorkerOutcome.TimedOut;
         }
-        return await replies;
+        var outcome = await replies;
+        // The worker's own watchdog got there first (this process was slow to act on its deadline): still a timeout.
+        return outcome == WorkerOutcome.Died && ExitCode() == WorkerWatchdog.TimedOutExitCode ? WorkerOutcome.TimedOut : outcome;
     }
 
     async Task<WorkerOutcome> ReadRepliesAsync(WorkerRequest request, Action<WorkerReply> onReply)
@@ -136,9 +138,16 @@ internal sealed class WorkerProcess : IDisposable
     // The exit code and the first thing the runtime printed (say, "Stack overflow."), once the process is gone.
     string ExitDescription()
     {
-        Kill();
+        var exitCode = ExitCode();
         var stderr = StderrSummary();
-        return $"(exit code {_process.ExitCode}){(stderr.Length > 0 ? ": " + stderr : "")}";
+        return $"(exit code {exitCode}){(stderr.Length > 0 ? ": " + stderr : "")}";
+    }
+
+    // A worker that broke the protocol may still be running: it is killed first, as it is not to be trusted.
+    int ExitCode()
+    {
+        Kill();
+        return _process.ExitCode;
     }
 
     string StderrSummary()

@@ -9,7 +9,8 @@ namespace Grpo.Rewards.Code.Worker;
 /// <summary>
 /// The worker process: reads programs from standard input, runs each in its own collectible load context, and
 /// writes one reply per test method to standard output. Untrusted code runs only here; the pool that started the
-/// process enforces the wall-clock limit by killing it.
+/// process enforces the wall-clock limit by killing it, and the worker never outlives the pool: it exits when its
+/// standard input closes (<see cref="ControlPipe"/>) and when a program overruns its limit (<see cref="WorkerWatchdog"/>).
 /// </summary>
 internal static class WorkerHost
 {
@@ -29,7 +30,8 @@ internal static class WorkerHost
         }
         ProcessLimits.Apply();
         ShareCompareNetObjects(compareNetObjectsPath);
-        using var input = Console.OpenStandardInput();
+        var requests = new ControlPipe(Console.OpenStandardInput());
+        var watchdog = new WorkerWatchdog();
         using var output = Console.OpenStandardOutput();
 
         // From here on the console belongs to the programs: their output is counted and dropped, and they read nothing.
@@ -41,14 +43,16 @@ internal static class WorkerHost
         Trace.Listeners.Add(new AssertFailureListener());
 
         WorkerProtocol.WriteFrame(output, WorkerReply.Ready.ToBytes());
-        while (WorkerProtocol.ReadFrame(input) is { } frame)
+        // The control pipe ends the process when the parent goes away, so this loop ends only by retiring.
+        while (true)
         {
-            var request = WorkerRequest.FromBytes(frame);
+            var request = WorkerRequest.FromBytes(requests.Take());
+            watchdog.Arm(request.TimeLimit);
             var retiring = Run(request, console, reply => WorkerProtocol.WriteFrame(output, reply.ToBytes()));
+            watchdog.Disarm();
             if (retiring)
                 return 0;
         }
-        return 0;
     }
 
     // Runs the request's methods from FirstMethod on; returns whether the worker should exit afterwards.

@@ -9,7 +9,8 @@ namespace Grpo.Rewards.Code.Worker;
 /// <param name="Methods">The test methods; each is one test.</param>
 /// <param name="FirstMethod">Where to start (after a crash, the pool resumes a list in a fresh worker).</param>
 /// <param name="OutputLimitChars">Console characters each method may write.</param>
-internal sealed record WorkerRequest(string Nonce, byte[] Image, string EntryType, IReadOnlyList<string> Methods, int FirstMethod, int OutputLimitChars)
+/// <param name="TimeLimit">What is left of the program's wall-clock budget; the worker's own watchdog enforces it too.</param>
+internal sealed record WorkerRequest(string Nonce, byte[] Image, string EntryType, IReadOnlyList<string> Methods, int FirstMethod, int OutputLimitChars, TimeSpan TimeLimit)
 {
     public byte[] ToBytes() => WorkerProtocol.Serialize(w =>
     {
@@ -22,6 +23,7 @@ internal sealed record WorkerRequest(string Nonce, byte[] Image, string EntryTyp
             w.Write(method);
         w.Write(FirstMethod);
         w.Write(OutputLimitChars);
+        w.Write(TimeLimit.Ticks);
     });
 
     public static WorkerRequest FromBytes(byte[] bytes) => WorkerProtocol.Deserialize(bytes, r => new WorkerRequest(
@@ -30,7 +32,8 @@ internal sealed record WorkerRequest(string Nonce, byte[] Image, string EntryTyp
         r.ReadString(),
         Enumerable.Range(0, r.ReadInt32()).Select(_ => r.ReadString()).ToArray(),
         r.ReadInt32(),
-        r.ReadInt32()));
+        r.ReadInt32(),
+        TimeSpan.FromTicks(r.ReadInt64())));
 }
 
 /// <summary>The outcome of one test method, sent as soon as it finishes so that a later crash loses nothing.</summary>
