@@ -5,13 +5,18 @@ namespace Grpo.GpuCheck;
 
 /// <summary>
 /// The check program: parity with transformers' fixtures and a LoRA GRPO step against the CPU on the chosen device,
-/// then, with <c>--shape</c>, the speed run. Exit status 0 when every check passed, 1 when one failed, 2 on a bad
+/// then, with <c>--shape</c>, the speed run. <c>--help</c> prints the usage. Exit status 0 when every check passed, 1 when one failed, 2 on a bad
 /// command line, 3 when the device cannot be used.
 /// </summary>
 internal static class CheckProgram
 {
     public static int Run(IReadOnlyList<string> args, TextWriter log)
     {
+        if (args is ["--help"] or ["-h"])
+        {
+            log.WriteLine(CheckOptions.Usage);
+            return 0;
+        }
         CheckOptions options;
         try
         {
