@@ -86,6 +86,16 @@ public class CheckProgramCpuTests
     }
 
     [Fact]
+    public void HelpPrintsTheUsageAndExitsWithZero()
+    {
+        // run-on-device.sh starts the published program with --help to learn that it runs on the GPU machine.
+        var log = new StringWriter();
+
+        Assert.Equal(0, CheckProgram.Run(["--help"], log));
+        Assert.Equal(CheckOptions.Usage, log.ToString().Trim());
+    }
+
+    [Fact]
     public void AResultThatIsNotANumberFails()
     {
         Assert.False(new CheckResult("x", double.NaN, 1, "").Passed);
