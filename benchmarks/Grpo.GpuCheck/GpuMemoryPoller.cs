@@ -13,6 +13,7 @@ internal sealed class GpuMemoryPoller : IDisposable
     private readonly Process? _process;
     private readonly Task? _reader;
     private readonly Lock _gate = new();
+    private readonly ManualResetEventSlim _firstReading = new();
     private double? _baseline;
     private double _peak;
 
@@ -31,8 +32,10 @@ internal sealed class GpuMemoryPoller : IDisposable
         {
             _process = null;   // no nvidia-smi: not a GPU machine
         }
-        if (_process is not null)
-            _reader = Task.Run(Read);
+        if (_process is null) return;
+        _reader = Task.Run(Read);
+        // The baseline must be read before the caller starts CUDA; nvidia-smi takes a moment to answer.
+        _firstReading.Wait(TimeSpan.FromSeconds(5));
     }
 
     /// <summary>The peak memory.used above the first reading, in MiB; null without nvidia-smi or a reading.</summary>
@@ -54,6 +57,7 @@ internal sealed class GpuMemoryPoller : IDisposable
                 _baseline ??= used;
                 _peak = Math.Max(_peak, used);
             }
+            _firstReading.Set();
         }
     }
 
@@ -63,5 +67,6 @@ internal sealed class GpuMemoryPoller : IDisposable
         if (!_process.HasExited) _process.Kill();
         _reader!.Wait(TimeSpan.FromSeconds(2));
         _process.Dispose();
+        _firstReading.Dispose();
     }
 }

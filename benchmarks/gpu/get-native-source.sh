@@ -4,9 +4,10 @@
 # machine. Nothing of TorchSharp's source is committed to this repository.
 #
 # Why this commit: the repository has no release tags. c20b6a1c ("Update release notes (#1565)", 2026-05-07 09:44 UTC)
-# is the commit on main that set BranchInfo.props to 0.107.0, and the TorchSharp 0.107.0 packages were built from it
-# (their entries are dated 2026-05-07 10:03-10:05 UTC; the next main commit came later). check-native-exports.sh
-# confirms it: every DllImport of the managed TorchSharp.dll 0.107.0 has an export of the same name here.
+# is the commit on main that set BranchInfo.props to 0.107.0 and the last one before the TorchSharp 0.107.0 packages
+# were built (their entries are dated 2026-05-07 10:03-10:05 UTC). The shipped libLibTorchSharp.so 0.107.0 exports
+# THSExport_*, which the commit before (68b98910) added, and c20b6a1c itself changes only RELEASENOTES.md and
+# BranchInfo.props; check-native-exports.sh confirms that every function the shipped library exports is in this source.
 #
 # Usage: benchmarks/gpu/get-native-source.sh [MIRROR_GIT_DIR]   (default /work/.mirror/dotnet+TorchSharp/repo)
 set -euo pipefail

@@ -44,6 +44,7 @@ class MemoryPoller:
 
     def __init__(self):
         self.baseline, self.peak = None, 0.0
+        self.first_reading = threading.Event()
         try:
             self.process = subprocess.Popen(
                 ["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits", "-i", "0", "-lms", "100"],
@@ -51,8 +52,9 @@ class MemoryPoller:
         except FileNotFoundError:
             self.process = None
             return
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
+        threading.Thread(target=self._read, daemon=True).start()
+        # The baseline must be read before torch starts CUDA; nvidia-smi takes a moment to answer.
+        self.first_reading.wait(timeout=5)
 
     def _read(self):
         for line in self.process.stdout:
@@ -63,6 +65,7 @@ class MemoryPoller:
             if self.baseline is None:
                 self.baseline = used
             self.peak = max(self.peak, used)
+            self.first_reading.set()
 
     def peak_mib(self):
         return None if self.baseline is None else self.peak - self.baseline
