@@ -54,6 +54,11 @@ with_cmake() {
     cp "$(find "$build/cmake" -name libLibTorchSharp.so | head -1)" "$build/libLibTorchSharp.so"
 }
 
+# Translation units whose functions Grpo never calls (TorchScript, data loaders, torchvision ops, torch.export's
+# AOTInductor loader, whose C++ API is the least stable). If one of them does not compile against a newer PyTorch,
+# the g++ build links without it: its entry points are then missing, which only matters to a program that calls them.
+optional_units="THSJIT THSData THSVision THSExport cifar10"
+
 with_gxx() {
     local cxx=${CXX:-g++} cc=${CC:-gcc}
     command -v "$cxx" > /dev/null || fail "no C++ compiler ($cxx) for the fallback build"
@@ -63,16 +68,22 @@ with_gxx() {
                  -fstack-protector-strong -Wno-deprecated-declarations -idirafter "$compat"
                  -I"$src/Native" -I"$torch_dir/include" -I"$torch_dir/include/torch/csrc/api/include")
     "$cc" "${flags[@]}" -c "$src/Native/LibTorchSharp/crc32c.c" -o "$objects/crc32c.o"
-    local sources=("$src"/Native/LibTorchSharp/*.cpp) failed=0
+    local sources=("$src"/Native/LibTorchSharp/*.cpp)
     for f in "${sources[@]}"; do
-        while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || failed=1; done
-        "$cxx" -std=c++17 "${flags[@]}" -c "$f" -o "$objects/$(basename "$f" .cpp).o" &
+        while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+        local name
+        name=$(basename "$f" .cpp)
+        { "$cxx" -std=c++17 "${flags[@]}" -c "$f" -o "$objects/$name.o" || { rm -f "$objects/$name.o"; touch "$objects/$name.failed"; }; } &
     done
-    while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || failed=1; done
-    local built
-    built=$(find "$objects" -name '*.o' | wc -l)
-    [ "$failed" -eq 0 ] && [ "$built" -eq $(( ${#sources[@]} + 1 )) ] \
-        || fail "g++ could not compile TorchSharp's native source against this PyTorch ($built of $(( ${#sources[@]} + 1 )) objects); the first error above says where"
+    wait
+    local failed
+    failed=$(cd "$objects" && ls -- *.failed 2>/dev/null | sed 's/\.failed$//' | tr '\n' ' ')
+    for name in $failed; do
+        case " $optional_units " in
+            *" $name "*) echo "build-native: WARNING: $name.cpp does not compile against this PyTorch; linking without it (Grpo calls none of its functions)" ;;
+            *) fail "$name.cpp does not compile against this PyTorch; the first error above says where" ;;
+        esac
+    done
     # --no-as-needed keeps libtorch_cuda linked although no symbol of it is named: it registers the CUDA backend.
     "$cxx" -shared -o "$build/libLibTorchSharp.so" "$objects"/*.o -L"$torch_dir/lib" -Wl,-rpath,'$ORIGIN' \
         -Wl,-Bsymbolic -Wl,-Bsymbolic-functions -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10 \
