@@ -23,8 +23,10 @@ rm -rf "$build"
 mkdir -p "$build"
 src=$build/src
 cp -r "$native/src" "$src"
-sed -i 's/add_definitions(-Werror)/# -Werror dropped by build-native.sh/' "$src/Native/CMakeLists.txt"
-grep -q -- '-Werror' "$src/Native/CMakeLists.txt" && fail "-Werror is still in $src/Native/CMakeLists.txt; TorchSharp changed the line this script edits"
+sed -i 's/add_definitions(-Werror)/# (warnings as errors: dropped by build-native.sh)/' "$src/Native/CMakeLists.txt"
+if grep -q -- '-Werror' "$src/Native/CMakeLists.txt"; then
+    fail "-Werror is still in $src/Native/CMakeLists.txt; TorchSharp changed the line this script edits"
+fi
 sed -i "s/-D_GLIBCXX_USE_CXX11_ABI=1/-D_GLIBCXX_USE_CXX11_ABI=$abi/" "$src/Native/CMakeLists.txt"
 
 # c10/util/Optional.h is deprecated; should a PyTorch drop it, TorchSharp's c10::optional needs this shim.
