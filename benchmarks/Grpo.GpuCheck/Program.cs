@@ -1,0 +1,3 @@
+using Grpo.GpuCheck;
+
+return CheckProgram.Run(args, Console.Out);
