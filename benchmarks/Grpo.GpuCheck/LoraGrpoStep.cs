@@ -26,7 +26,7 @@ internal sealed class LoraGrpoStep : IDisposable
         _model = model;
         _lora = lora;
         _options = options;
-        _loss = new GrpoLoss(options);
+        _loss = new GrpoLoss(GrpoLossSettings.From(options));
         _trainable = lora.TrainableParameters();
         _optimizer = optim.AdamW(_trainable, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
     }
