@@ -72,8 +72,13 @@ public class GrpoTrainerTests
     [Fact]
     public async Task AResumedRunReachesTheSameWeightsAsAnUninterruptedOne()
     {
-        // Dropout on, β > 0 and μ = 2, so the random states, the reference pass and old log-probs all matter.
-        GrpoOptions Resumable(string dir, int steps) => Options(dir, steps) with { Beta = 0.05, NumIterations = 2, GradientAccumulationSteps = 2, SaveSteps = 2 };
+        // Dropout on, β > 0, μ = 2 and an adaptive entropy bonus, so the random draws, the reference pass, old log-probs
+        // and the entropy controller's state all matter.
+        GrpoOptions Resumable(string dir, int steps) => Options(dir, steps) with
+        {
+            Beta = 0.05, NumIterations = 2, GradientAccumulationSteps = 2, SaveSteps = 2,
+            UseAdaptiveEntropy = true, EntropyCoef = 0.01, EntropyCoefDelta = 0.01, EntropyTarget = 100,
+        };
 
         var (modelA, loraA) = TinyWithAdapter(dropout: 0.1);
         var straight = TestModels.TempFolder();
