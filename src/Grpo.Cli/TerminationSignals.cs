@@ -47,9 +47,23 @@ sealed class TerminationSignals : IDisposable
         context.Cancel = true;
         int code = context.Signal == PosixSignal.SIGTERM ? TerminateExitCode : InterruptExitCode;
         if (Interlocked.CompareExchange(ref _exitCode, code, 0) != 0)
-            Environment.Exit(code);
+            ExitNow(code);
         _stop.Cancel();
     }
+
+    /// <summary>
+    /// Ends the process this instant. Environment.Exit first waits for the runtime's shutdown work (ProcessExit
+    /// handlers, run on the finalizer thread), which a process busy with native tensors can take seconds to reach:
+    /// long enough for the clean stop to finish, which is what a second Ctrl+C asks not to wait for.
+    /// </summary>
+    static void ExitNow(int code)
+    {
+        if (OperatingSystem.IsWindows()) Environment.Exit(code);
+        else ExitImmediately(code);
+    }
+
+    [DllImport("libc", EntryPoint = "_exit")]
+    static extern void ExitImmediately(int status);
 
     public void Dispose()
     {
