@@ -102,6 +102,10 @@ static class TrainCommand
         using var reference = run.Lora is null && run.Options.Beta > 0 ? FrozenCopy.Of(folder.Model, () => Checkpoint.Load(folder.Path)) : null;
         bool chat = prompt.UseChat(parse, folder);
         if (chat) folder.FormatPrompt("", chat);   // fails now, not at step 1, when --chat meets a folder without a template
+        else
+            for (int i = 0; i < problems.Count; i++)
+                if (problems[i].Prompt.Length == 0)
+                    throw new InvalidDataException($"{run.Data} row {i + 1} has an empty prompt; without a chat template around it the model has no token to start from. Fill it in or drop the row.");
 
         using var trainer = new GrpoTrainer(folder.Model, folder.Tokenizer, rewards.Functions, run.Options, folder.Lora, eosTokenIds: folder.EosTokenIds)
         {

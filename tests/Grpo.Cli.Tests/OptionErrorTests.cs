@@ -75,6 +75,19 @@ public sealed class OptionErrorTests : IDisposable
     }
 
     [Fact]
+    public async Task AnEmptyPromptIsRefusedBeforeTheRunIsRecorded()
+    {
+        File.AppendAllLines(_data, ["""{"question": "", "answer": "#### 1"}"""]);
+        var output = Path.Combine(_directory, "run");
+
+        var (exitCode, _, error) = await Cli.RunAsync("train", "--model", _model, "--data", _data, "--output", output);
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal($"grpo train: {_data} row 2 has an empty prompt", Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Split(';')[0]);
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
     public async Task TokenizeWritesNothingWhenALaterLineIsMalformed()
     {
         var input = Path.Combine(_directory, "texts.jsonl");
