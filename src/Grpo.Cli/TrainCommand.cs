@@ -140,7 +140,14 @@ static class TrainCommand
             return CommandErrors.Cancelled;
         }
         SaveResult(folder, outputDir);
-        await stdout.WriteLineAsync(folder.Lora is null ? $"saved the model to {outputDir}" : $"saved the adapter to {outputDir}");
+        var saved = folder.Lora is null ? $"saved the model to {outputDir}" : $"saved the adapter to {outputDir}";
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // Asked to stop while the result was being written: it was finished first, as a half-written one helps no one.
+            await parse.InvocationConfiguration.Error.WriteLineAsync($"grpo train: stopped after the last step; the run is complete ({saved}).");
+            return CommandErrors.Cancelled;
+        }
+        await stdout.WriteLineAsync(saved);
         return 0;
     }
 
