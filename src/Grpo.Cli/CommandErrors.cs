@@ -4,13 +4,17 @@ using Grpo.Training;
 namespace Grpo.Cli;
 
 /// <summary>
-/// Turns the failures a command can expect (missing files, bad data, bad option values, a diverged run, Ctrl+C) into one
-/// line on stderr and a non-zero exit code, instead of a stack trace. Anything else is a bug and still surfaces.
+/// Turns the failures a command can expect (missing files, bad data, bad option values, a diverged run, Ctrl+C or
+/// SIGTERM) into one line on stderr and a non-zero exit code, instead of a stack trace. Anything else is a bug and
+/// still surfaces.
 /// </summary>
 static class CommandErrors
 {
-    /// <summary>Exit code of a run stopped by Ctrl+C (128 + SIGINT, as shells report it).</summary>
-    public const int Cancelled = 130;
+    /// <summary>
+    /// Exit code of a command stopped by its cancellation token (128 + SIGINT, as shells report Ctrl+C); the process
+    /// turns it into 143 when SIGTERM was the cause (<see cref="TerminationSignals.Resolve"/>).
+    /// </summary>
+    public const int Cancelled = TerminationSignals.InterruptExitCode;
 
     public static async Task<int> RunAsync(string command, TextWriter error, Func<Task<int>> body)
     {
@@ -20,7 +24,7 @@ static class CommandErrors
         }
         catch (OperationCanceledException)
         {
-            await error.WriteLineAsync($"grpo {command}: cancelled.");
+            await error.WriteLineAsync($"grpo {command}: stopped before it finished; nothing more was written.");
             return Cancelled;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or JsonException

@@ -63,12 +63,12 @@ static class EvalCommand
     {
         var problems = JsonlDataset.Load(data.FullName, prompt.PromptField(parse));
         RewardCatalog.CheckRows(problems, [settings.Reward], data.FullName);
-        if (output?.Directory is { Exists: false } folder)
-            throw new DirectoryNotFoundException($"Output folder '{folder.FullName}' does not exist. Create it or choose another --output path.");
+        if (output is not null) OutputPaths.CheckFile(output.FullName, "--output");
+        if (adapterDir is not null) ModelFolder.CheckAdapter(adapterDir.FullName);
         using var rewards = new RewardCatalog([settings.Reward], settings.Sampling.MaxNewTokens);
         var reward = rewards.Functions[0];
 
-        using var model = ModelFolder.Open(modelDir.FullName);
+        using var model = ModelFolder.Open(modelDir.FullName, settings.Sampling.MaxNewTokens, "--max-new-tokens");
         if (adapterDir is not null) model.LoadAdapter(adapterDir.FullName);
         bool chat = prompt.UseChat(parse, model);
         var prompts = problems.Select(p => model.FormatPrompt(p.Prompt, chat, prompt.SystemPrompt(parse))).ToList();

@@ -56,8 +56,10 @@ static class GenerateCommand
                 ? JsonlDataset.Load(file.FullName, prompt.PromptField(parse))
                 : null;
 
-            using var folder = ModelFolder.Open(parse.GetValue(model)!.FullName);
-            if (parse.GetValue(adapter) is { } adapterDir) folder.LoadAdapter(adapterDir.FullName);
+            var adapterDir = parse.GetValue(adapter);
+            if (adapterDir is not null) ModelFolder.CheckAdapter(adapterDir.FullName);
+            using var folder = ModelFolder.Open(parse.GetValue(model)!.FullName, sampling.MaxNewTokens, "--max-new-tokens");
+            if (adapterDir is not null) folder.LoadAdapter(adapterDir.FullName);
             bool chat = prompt.UseChat(parse, folder);
             var prompts = (rows?.Select(r => r.Prompt) ?? [parse.GetValue(promptText)!])
                 .Select(p => folder.FormatPrompt(p, chat, prompt.SystemPrompt(parse))).ToList();

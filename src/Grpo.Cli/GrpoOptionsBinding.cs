@@ -8,8 +8,9 @@ namespace Grpo.Cli;
 
 /// <summary>
 /// The <see cref="GrpoOptions"/> fields <c>grpo train</c> takes as options, and the JSON config file they may come
-/// from instead. A JSON file maps onto GrpoOptions by property name (case-insensitive, enums by name, unknown names
-/// refused so a typo is not silently ignored); an option given on the command line wins over the file.
+/// from instead. A JSON file maps onto GrpoOptions by property name (case-insensitive, enums by name); unknown names
+/// and computed properties (<c>EffectiveEpsilonHigh</c>, <c>GenerationBatchSize</c>) are refused by name, so neither
+/// a typo nor a field that cannot be set is silently ignored. An option given on the command line wins over the file.
 /// </summary>
 static class GrpoOptionsBinding
 {
@@ -21,6 +22,8 @@ static class GrpoOptionsBinding
         PropertyNameCaseInsensitive = true,
         Converters = { new JsonStringEnumConverter() },
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        // Computed properties are not settings: writing them would only invite copying them into a config file.
+        IgnoreReadOnlyProperties = true,
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
         WriteIndented = true,
@@ -78,6 +81,10 @@ static class GrpoOptionsBinding
 
     static string Show<T>(T value) => value is bool b ? (b ? "on" : "off") : value is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : value!.ToString()!;
 
+    /// <summary>GrpoOptions' computed properties: readable, so System.Text.Json maps them, but without a setter, so it would skip them silently.</summary>
+    static readonly IReadOnlyList<string> ComputedProperties =
+        [.. typeof(GrpoOptions).GetProperties().Where(p => p.GetMethod is { IsPublic: true, IsStatic: false } && p.SetMethod is not { IsPublic: true }).Select(p => p.Name)];
+
     /// <summary>Reads a JSON config file into GrpoOptions, or throws naming the file and the fault.</summary>
     public static GrpoOptions Load(string path)
     {
@@ -85,12 +92,24 @@ static class GrpoOptionsBinding
             throw new FileNotFoundException($"Config file '{Path.GetFullPath(path)}' does not exist. Pass --config a JSON object of GrpoOptions fields, e.g. {{\"MaxSteps\": 200}}.");
         try
         {
-            return JsonSerializer.Deserialize<GrpoOptions>(File.ReadAllText(path), Json)
+            var json = File.ReadAllText(path);
+            RefuseComputedFields(json, path);
+            return JsonSerializer.Deserialize<GrpoOptions>(json, Json)
                 ?? throw new InvalidDataException($"Config file '{path}' is null; give a JSON object of GrpoOptions fields.");
         }
         catch (JsonException e)
         {
             throw new InvalidDataException($"Config file '{path}': {e.Message.Split('\n')[0]} Use GrpoOptions' property names (case-insensitive), e.g. {{\"MaxSteps\": 200, \"LearningRate\": 1e-5}}.", e);
         }
+    }
+
+    static void RefuseComputedFields(string json, string path)
+    {
+        using var document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        if (document.RootElement.ValueKind != JsonValueKind.Object) return;   // the deserializer names that fault
+        foreach (var field in document.RootElement.EnumerateObject())
+            if (ComputedProperties.FirstOrDefault(name => string.Equals(name, field.Name, StringComparison.OrdinalIgnoreCase)) is { } computed)
+                throw new InvalidDataException(
+                    $"Config file '{path}': \"{field.Name}\" cannot be set; GrpoOptions computes {computed} from other fields. Leave it out and set the fields it derives from.");
     }
 }

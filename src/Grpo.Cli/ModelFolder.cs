@@ -41,7 +41,10 @@ sealed class ModelFolder : IDisposable
     public LoraModel? Lora { get; private set; }
 
     /// <summary>Loads everything a command needs from <paramref name="directory"/>, or throws a message that says what is missing.</summary>
-    public static ModelFolder Open(string directory)
+    /// <param name="directory">The model folder.</param>
+    /// <param name="maxNewTokens">The most tokens the command will generate per completion; refused, before the weights load, when more than the model's context holds.</param>
+    /// <param name="maxNewTokensOption">The option <paramref name="maxNewTokens"/> came from, named in that refusal.</param>
+    public static ModelFolder Open(string directory, int maxNewTokens, string maxNewTokensOption)
     {
         var path = System.IO.Path.GetFullPath(directory);
         if (!Directory.Exists(path))
@@ -49,6 +52,10 @@ sealed class ModelFolder : IDisposable
         foreach (var file in new[] { Checkpoint.ConfigFileName, "tokenizer.json" })
             if (!File.Exists(System.IO.Path.Combine(path, file)))
                 throw new InvalidDataException($"'{path}' is not a model folder: it has no {file}. Pass --model a Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json).");
+        int context = ModelConfig.Load(System.IO.Path.Combine(path, Checkpoint.ConfigFileName)).MaxPositionEmbeddings;
+        if (maxNewTokens > context)
+            throw new ArgumentException($"{maxNewTokensOption} {maxNewTokens} is more than the model's context of {context} tokens (max_position_embeddings in its config.json); " +
+                $"give at most {context}, less the prompt's length.");
 
         var tokenizer = HfTokenizer.FromDirectory(path);
         var eos = EosTokens.FromDirectory(path, tokenizer).ToList();
@@ -70,16 +77,26 @@ sealed class ModelFolder : IDisposable
     }
 
     /// <summary>
+    /// Throws, before any model is loaded, when <paramref name="adapterDirectory"/> is not an adapter folder (missing, or
+    /// without a readable adapter_config.json); returns its full path and config.
+    /// </summary>
+    public static (string Path, PeftAdapterConfig Config) CheckAdapter(string adapterDirectory)
+    {
+        var adapter = System.IO.Path.GetFullPath(adapterDirectory);
+        if (!Directory.Exists(adapter))
+            throw new DirectoryNotFoundException($"Adapter folder '{adapter}' does not exist. Pass --adapter the folder 'grpo train' wrote (adapter_config.json, adapter_model.safetensors).");
+        return (adapter, PeftAdapterConfig.Read(adapter));
+    }
+
+    /// <summary>
     /// Puts the adapter saved in <paramref name="adapterDirectory"/> on the model. An adapter whose recorded base is a
     /// folder other than this one is refused: same shapes with other weights would compute silently wrong outputs.
     /// A hub id as base (an adapter trained elsewhere) cannot be compared with a folder, so only its shapes are checked.
     /// </summary>
     public void LoadAdapter(string adapterDirectory)
     {
-        var adapter = System.IO.Path.GetFullPath(adapterDirectory);
-        if (!Directory.Exists(adapter))
-            throw new DirectoryNotFoundException($"Adapter folder '{adapter}' does not exist. Pass --adapter the folder 'grpo train' wrote (adapter_config.json, adapter_model.safetensors).");
-        var recordedBase = PeftAdapterConfig.Read(adapter).BaseModelNameOrPath;
+        var (adapter, config) = CheckAdapter(adapterDirectory);
+        var recordedBase = config.BaseModelNameOrPath;
         if (recordedBase is not null && System.IO.Path.IsPathRooted(recordedBase)
             && System.IO.Path.GetFullPath(recordedBase).TrimEnd(System.IO.Path.DirectorySeparatorChar) != Path.TrimEnd(System.IO.Path.DirectorySeparatorChar))
             throw new InvalidOperationException(

@@ -1,8 +1,7 @@
 using System.CommandLine;
 using Grpo.Cli;
 
-// Each command lives in its own file and builds its own System.CommandLine command.
-var root = new RootCommand("grpo: GRPO fine-tuning with verifiable rewards, on JSONL files.");
-foreach (var command in Commands.All())
-    root.Subcommands.Add(command);
-return await root.Parse(args).InvokeAsync();
+// Ctrl+C and SIGTERM cancel the command's token; System.CommandLine's own handling would kill the process 2 s later.
+using var signals = new TerminationSignals();
+var exitCode = await GrpoTool.RunAsync(args, new InvocationConfiguration { ProcessTerminationTimeout = null }, signals.Token);
+return signals.Resolve(exitCode);

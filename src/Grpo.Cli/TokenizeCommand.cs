@@ -28,51 +28,45 @@ static class TokenizeCommand
         var command = new Command("tokenize", "Encode the \"text\" of each JSONL line and print {\"text\", \"ids\"} per line on stdout.");
         command.Options.Add(tokenizerOption);
         command.Options.Add(inputOption);
-        command.SetAction((parseResult, cancellationToken) => Task.FromResult(Run(
-            parseResult.GetValue(tokenizerOption)!, parseResult.GetValue(inputOption)!,
-            parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, cancellationToken)));
+        command.SetAction((parse, cancellationToken) => CommandErrors.RunAsync("tokenize", parse.InvocationConfiguration.Error, () => Task.FromResult(Run(
+            parse.GetValue(tokenizerOption)!, parse.GetValue(inputOption)!, parse.InvocationConfiguration.Output, cancellationToken))));
         return command;
     }
 
-    static int Run(DirectoryInfo tokenizerDirectory, FileInfo input, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    static int Run(DirectoryInfo tokenizerDirectory, FileInfo input, TextWriter output, CancellationToken cancellationToken)
     {
-        try
+        if (!input.Exists)
+            throw new FileNotFoundException($"Input file '{input.FullName}' does not exist. Pass a JSONL file with one {{\"text\": ...}} object per line.", input.FullName);
+        // Every line is read before anything is printed, so a malformed line stops the command with no output at all.
+        var texts = new List<string>();
+        var lineNumber = 0;
+        foreach (var line in File.ReadLines(input.FullName))
         {
-            var tokenizer = HfTokenizer.FromDirectory(tokenizerDirectory.FullName);
-            if (!input.Exists)
-                throw new FileNotFoundException($"Input file '{input.FullName}' does not exist.", input.FullName);
+            lineNumber++;
+            if (!string.IsNullOrWhiteSpace(line))
+                texts.Add(ReadText(line, input.FullName, lineNumber));
+        }
+        var tokenizer = HfTokenizer.FromDirectory(tokenizerDirectory.FullName);
 
-            var buffer = new ArrayBufferWriter<byte>();
-            var options = new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-            var lineNumber = 0;
-            foreach (var line in File.ReadLines(input.FullName))
+        var buffer = new ArrayBufferWriter<byte>();
+        var options = new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        foreach (var text in texts)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            buffer.ResetWrittenCount();
+            using (var json = new Utf8JsonWriter(buffer, options))
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                lineNumber++;
-                if (string.IsNullOrWhiteSpace(line))
-                    continue;
-                var text = ReadText(line, input.FullName, lineNumber);
-
-                buffer.ResetWrittenCount();
-                using (var json = new Utf8JsonWriter(buffer, options))
-                {
-                    json.WriteStartObject();
-                    json.WriteString("text", text);
-                    json.WriteStartArray("ids");
-                    foreach (var id in tokenizer.Encode(text))
-                        json.WriteNumberValue(id);
-                    json.WriteEndArray();
-                    json.WriteEndObject();
-                }
-                output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+                json.WriteStartObject();
+                json.WriteString("text", text);
+                json.WriteStartArray("ids");
+                foreach (var id in tokenizer.Encode(text))
+                    json.WriteNumberValue(id);
+                json.WriteEndArray();
+                json.WriteEndObject();
             }
-            return 0;
+            output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
         }
-        catch (Exception e) when (e is IOException or InvalidDataException)
-        {
-            error.WriteLine($"grpo tokenize: {e.Message}");
-            return 1;
-        }
+        return 0;
     }
 
     static string ReadText(string line, string path, int lineNumber)

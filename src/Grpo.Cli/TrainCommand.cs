@@ -10,8 +10,8 @@ namespace Grpo.Cli;
 /// <summary>
 /// <c>grpo train --model DIR --data FILE.jsonl</c>: GRPO on a JSONL set with rewards chosen by name, a LoRA adapter
 /// (or every weight with <c>--full</c>), one line of metrics per step, checkpoints and the final adapter in the
-/// output folder. <c>--resume</c> continues a stopped run from its newest checkpoint; Ctrl+C stops between
-/// checkpoints without damaging them.
+/// output folder. <c>--resume</c> continues a stopped run from its newest checkpoint. Ctrl+C or SIGTERM stops the run
+/// after (or in the middle of) its current step without touching its checkpoints, and says how to resume.
 /// </summary>
 static class TrainCommand
 {
@@ -52,6 +52,7 @@ static class TrainCommand
         {
             var outputDir = Path.GetFullPath((parse.GetValue(output)?.FullName)
                 ?? (parse.GetValue(config) is { } c ? GrpoOptionsBinding.Load(c.FullName).OutputDir : new GrpoOptions().OutputDir));
+            OutputPaths.CheckFolder(outputDir, "--output");
             var saved = parse.GetValue(resume) ? TrainRun.Load(outputDir) : null;
 
             // Settings, weakest first: GrpoOptions' defaults or the resumed run's, the --config file, the options given.
@@ -90,11 +91,21 @@ static class TrainCommand
         RewardCatalog.CheckRows(problems, run.Rewards, run.Data);
         run.Options.ResolveRewardWeights(run.Rewards.Count);
 
-        using var folder = ModelFolder.Open(run.Model);
-        if (run.Lora is not null) folder.ApplyAdapter(run.Lora);
+        using var folder = ModelFolder.Open(run.Model, run.Options.MaxCompletionLength, "--max-completion-length");
+        if (run.Lora is not null)
+        {
+            // A rank past the hidden size adds weights but no expressiveness, and at a typo's size (100000) exhausts memory.
+            if (run.Lora.Rank > folder.Model.Config.HiddenSize)
+                throw new ArgumentException($"--lora-rank {run.Lora.Rank} is more than the model's hidden size ({folder.Model.Config.HiddenSize}); use a rank such as 8 to 64, or --full to train every weight.");
+            folder.ApplyAdapter(run.Lora);
+        }
         using var reference = run.Lora is null && run.Options.Beta > 0 ? FrozenCopy.Of(folder.Model, () => Checkpoint.Load(folder.Path)) : null;
         bool chat = prompt.UseChat(parse, folder);
         if (chat) folder.FormatPrompt("", chat);   // fails now, not at step 1, when --chat meets a folder without a template
+        else
+            for (int i = 0; i < problems.Count; i++)
+                if (problems[i].Prompt.Length == 0)
+                    throw new InvalidDataException($"{run.Data} row {i + 1} has an empty prompt; without a chat template around it the model has no token to start from. Fill it in or drop the row.");
 
         using var trainer = new GrpoTrainer(folder.Model, folder.Tokenizer, rewards.Functions, run.Options, folder.Lora, eosTokenIds: folder.EosTokenIds)
         {
@@ -108,28 +119,49 @@ static class TrainCommand
             trainer.ResumeFrom(checkpoint);
             await stdout.WriteLineAsync($"resuming from {checkpoint} (step {trainer.Step})");
         }
-        // Recorded only once the trainer accepted everything, so a refused start leaves no run behind.
-        Directory.CreateDirectory(outputDir);
-        run.Save(outputDir);
-        await stdout.WriteLineAsync($"training {(folder.Lora is { } l ? $"a LoRA adapter (r {l.Options.Rank}, alpha {l.Options.Alpha}, {l.TrainableParameterCount:N0} weights)" : "every weight")} " +
-            $"on {problems.Count} problems with rewards {string.Join(", ", run.Rewards)}; output in {outputDir}");
-
+        bool recorded = checkpoint is not null;
         try
         {
+            // A stop asked for while the model loaded leaves a new run unrecorded: nothing to clean up or resume.
+            cancellationToken.ThrowIfCancellationRequested();
+            // Recorded only once the trainer accepted everything, so a refused start leaves no run behind.
+            Directory.CreateDirectory(outputDir);
+            run.Save(outputDir);
+            recorded = true;
+            await stdout.WriteLineAsync($"training {(folder.Lora is { } l ? $"a LoRA adapter (r {l.Options.Rank}, alpha {l.Options.Alpha}, {l.TrainableParameterCount:N0} weights)" : "every weight")} " +
+                $"on {problems.Count} problems with rewards {string.Join(", ", run.Rewards)}; output in {outputDir}");
             await trainer.TrainAsync(problems, null, cancellationToken);
+            // A stop asked for during the last step: its checkpoint is written, and --resume saves the result from it.
+            cancellationToken.ThrowIfCancellationRequested();
         }
         catch (OperationCanceledException)
         {
-            var newest = TrainingCheckpoint.Latest(outputDir);
-            await parse.InvocationConfiguration.Error.WriteLineAsync(newest is null
-                ? "grpo train: cancelled before the first checkpoint; nothing to resume. Use --save-steps to checkpoint more often."
-                : $"grpo train: cancelled; the newest checkpoint {newest} is intact. Continue with --resume.");
+            await parse.InvocationConfiguration.Error.WriteLineAsync(StoppedLine(outputDir, trainer.Step, recorded));
             return CommandErrors.Cancelled;
         }
         SaveResult(folder, outputDir);
-        await stdout.WriteLineAsync(folder.Lora is null ? $"saved the model to {outputDir}" : $"saved the adapter to {outputDir}");
+        var saved = folder.Lora is null ? $"saved the model to {outputDir}" : $"saved the adapter to {outputDir}";
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // Asked to stop while the result was being written: it was finished first, as a half-written one helps no one.
+            await parse.InvocationConfiguration.Error.WriteLineAsync($"grpo train: stopped after the last step; the run is complete ({saved}).");
+            return CommandErrors.Cancelled;
+        }
+        await stdout.WriteLineAsync(saved);
         return 0;
     }
+
+    /// <summary>The one line a stopped run prints: where it stopped and how to go on from there.</summary>
+    /// <param name="outputDir">The run's folder.</param>
+    /// <param name="step">Steps finished.</param>
+    /// <param name="recorded">Whether the folder holds the run (its grpo_run.json).</param>
+    static string StoppedLine(string outputDir, int step, bool recorded) =>
+        TrainingCheckpoint.Latest(outputDir) is { } newest
+            ? $"grpo train: stopped at step {step}; resume with --resume (it continues from {Path.GetFileName(newest)})."
+            : recorded
+                ? $"grpo train: stopped at step {step}, before the first checkpoint, so there is no checkpoint to resume from yet; " +
+                  $"delete '{outputDir}' and start again (--save-steps sets how often checkpoints are written)."
+                : "grpo train: stopped before training started; nothing was written.";
 
     /// <summary>
     /// Writes the adapter (PEFT layout), or with --full the model and its tokenizer files, into the output folder.

@@ -7,12 +7,9 @@ static class Cli
 {
     public static async Task<(int ExitCode, string Output, string Error)> RunAsync(string[] args, TextWriter? output = null, CancellationToken cancellationToken = default)
     {
-        var root = new RootCommand();
-        foreach (var command in Commands.All())
-            root.Subcommands.Add(command);
         output ??= new StringWriter();
         var error = new StringWriter();
-        var exitCode = await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+        var exitCode = await GrpoTool.RunAsync(args, new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null }, cancellationToken);
         return (exitCode, output.ToString()!, error.ToString());
     }
 

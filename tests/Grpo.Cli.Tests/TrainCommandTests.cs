@@ -74,8 +74,7 @@ public sealed class TrainCommandTests : IDisposable
         var (exitCode, _, error) = await Cli.RunAsync(Train("--steps", "3", "--save-steps", "1"), output, cancel.Token);
 
         Assert.Equal(130, exitCode);
-        Assert.Contains("cancelled", error);
-        Assert.Contains("checkpoint-1", error);
+        Assert.Equal($"grpo train: stopped at step 1; resume with --resume (it continues from checkpoint-1).{Environment.NewLine}", error);
         Assert.Equal(Path.Combine(Output, "checkpoint-1"), TrainingCheckpoint.Latest(Output));
         Assert.False(File.Exists(Path.Combine(Output, "adapter_config.json")));
 
@@ -111,6 +110,42 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Equal(3, options.GetProperty("MaxCompletionLength").GetInt32());
         Assert.Equal("DrGrpo", options.GetProperty("LossType").GetString());
         Assert.Equal(0.01, options.GetProperty("Beta").GetDouble());
+        // Computed properties are not settings, so the saved run leaves them out.
+        Assert.False(options.TryGetProperty("EffectiveEpsilonHigh", out _));
+        Assert.False(options.TryGetProperty("GenerationBatchSize", out _));
+    }
+
+    [Theory]
+    [InlineData("EffectiveEpsilonHigh", "0.28")]
+    [InlineData("generationBatchSize", "16")]
+    public async Task AComputedConfigFieldIsRefusedByName(string field, string value)
+    {
+        var config = Path.Combine(_directory, "config.json");
+        File.WriteAllText(config, $$"""{ "MaxSteps": 1, "{{field}}": {{value}} }""");
+
+        var (exitCode, _, error) = await Cli.RunAsync("train", "--model", _model, "--data", _data, "--output", Output, "--config", config);
+
+        Assert.Equal(1, exitCode);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"Config file '{config}': \"{field}\" cannot be set", line);
+        Assert.False(Directory.Exists(Output));
+    }
+
+    [Fact]
+    public async Task ARunSavedWithComputedFieldsStillResumes()
+    {
+        // grpo_run.json files written before computed properties were left out carry them; resuming must not trip on them.
+        var (exitCode, _, error) = await Cli.RunAsync(Train("--steps", "1"));
+        Assert.True(exitCode == 0, error);
+        var runFile = Path.Combine(Output, "grpo_run.json");
+        var run = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(runFile))!;
+        run["Options"]!["EffectiveEpsilonHigh"] = 0.2;
+        run["Options"]!["GenerationBatchSize"] = 4;
+        File.WriteAllText(runFile, run.ToJsonString());
+
+        (exitCode, var stdout, error) = await Cli.RunAsync("train", "--model", _model, "--data", _data, "--output", Output, "--resume", "--steps", "2");
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("step 2/2", stdout);
     }
 
     [Fact]
