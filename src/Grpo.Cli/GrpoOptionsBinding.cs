@@ -49,7 +49,8 @@ static class GrpoOptionsBinding
         Setting("--beta", "KL penalty weight β (Beta); 0 skips the reference pass.", o => o.Beta, (o, v) => o with { Beta = v }),
         Setting("--epsilon", "Lower clip ε (Epsilon), in (0, 1).", o => o.Epsilon, (o, v) => o with { Epsilon = v }),
         Setting("--epsilon-high", "Upper clip ε_high (EpsilonHigh; DAPO uses 0.28).", o => o.EffectiveEpsilonHigh, (o, v) => o with { EpsilonHigh = v }),
-        Setting("--loss-type", "Loss reduction (LossType): Grpo, Bnpo, DrGrpo or Dapo.", o => o.LossType, (o, v) => o with { LossType = v }),
+        Setting("--loss-type", "Objective (LossType): Grpo, Bnpo, DrGrpo, Dapo, Cispo, Sapo, Luspo or Vespo.", o => o.LossType, (o, v) => o with { LossType = v }),
+        Setting("--entropy-coef", "Weight of the entropy bonus (EntropyCoef); 0 is off.", o => o.EntropyCoef, (o, v) => o with { EntropyCoef = v }),
         Setting("--scale-rewards", "Advantage scaling (ScaleRewards): Group, Batch or None.", o => o.ScaleRewards, (o, v) => o with { ScaleRewards = v }),
         Setting("--importance-sampling", "Policy ratio level (ImportanceSamplingLevel): Token, or Sequence (GSPO).", o => o.ImportanceSamplingLevel, (o, v) => o with { ImportanceSamplingLevel = v }),
         Setting("--num-iterations", "Updates per generation batch, μ (NumIterations).", o => o.NumIterations, (o, v) => o with { NumIterations = v }),
@@ -58,6 +59,10 @@ static class GrpoOptionsBinding
         Setting("--drop-zero-std-groups", "Leave groups whose rewards are all equal out of the loss (DropZeroStdGroups).", o => o.DropZeroStdGroups, (o, v) => o with { DropZeroStdGroups = v }),
         Setting("--seed", "Seed for sampling, data order and adapter initialisation (Seed).", o => o.Seed, (o, v) => o with { Seed = v }),
         Setting("--save-steps", "Write a checkpoint every this many steps (SaveSteps); 0 saves only at the end.", o => o.SaveSteps, (o, v) => o with { SaveSteps = v }),
+        Setting("--logging-steps", "Print a step line every this many steps, besides the first, the last and evaluated ones (LoggingSteps); metrics.jsonl has every step.", o => o.LoggingSteps, (o, v) => o with { LoggingSteps = v }),
+        Setting("--eval-steps", "With --eval-data, evaluate every this many steps and after the last (EvalSteps; unset: --logging-steps).", o => o.EvalSteps ?? o.LoggingSteps, (o, v) => o with { EvalSteps = v }),
+        Setting("--num-generations-eval", "With --eval-data, sampled completions per row for eval_reward and eval_pass@k (NumGenerationsEval; unset: --group-size); 0 measures greedy accuracy only.", o => o.NumGenerationsEval ?? o.NumGenerations, (o, v) => o with { NumGenerationsEval = v }),
+        Setting("--truncate-prompts-left", "Cut prompts that do not fit the model's context on the left instead of refusing them (TruncatePromptsLeft).", o => o.TruncatePromptsLeft, (o, v) => o with { TruncatePromptsLeft = v }),
         RewardWeights(),
     ];
 

@@ -21,6 +21,7 @@ static class TrainCommand
     {
         var model = ModelFolder.ModelOption();
         var data = new Option<FileInfo>("--data") { Description = "Training JSONL: one problem per line, e.g. GSM8K's {\"question\", \"answer\"}.", Required = true };
+        var evalData = new Option<FileInfo?>("--eval-data") { Description = "Held-out JSONL in the same format, measured every --eval-steps steps and after the last (eval_accuracy: the share of rows whose greedy answer the first reward scores 1)." };
         var config = new Option<FileInfo?>("--config") { Description = "JSON file of GrpoOptions fields (e.g. {\"MaxSteps\": 200, \"LearningRate\": 1e-5}); options given here win over it." };
         var output = new Option<DirectoryInfo?>("--output") { Description = $"Folder for checkpoints, metrics.jsonl and the adapter. [default: {new GrpoOptions().OutputDir}, or the --config file's OutputDir]" };
         var rewards = new Option<string[]>("--reward")
@@ -37,7 +38,7 @@ static class TrainCommand
 
         var command = new Command("train", "Fine-tune a model with GRPO on a JSONL set, scored by verifiable rewards.")
         {
-            model, data, config, output, rewards, loraRank, loraAlpha, full, resume,
+            model, data, evalData, config, output, rewards, loraRank, loraAlpha, full, resume,
         };
         prompt.AddTo(command);
         foreach (var (option, _) in GrpoOptionsBinding.Settings)
@@ -65,11 +66,13 @@ static class TrainCommand
             LoraOptions? lora = parse.GetValue(full) ? null : (saved is null ? LoraDefaults : saved.Lora ?? LoraDefaults);
             if (lora is not null)
             {
-                lora = lora with { Rank = parse.GetValue(loraRank) ?? lora.Rank, Alpha = parse.GetValue(loraAlpha) ?? lora.Alpha };
+                // The adapter's initialisation follows the run's seed, so two runs with the same --seed start alike.
+                lora = lora with { Rank = parse.GetValue(loraRank) ?? lora.Rank, Alpha = parse.GetValue(loraAlpha) ?? lora.Alpha, Seed = options.Seed };
                 lora.Validate();
             }
             var rewardNames = parse.GetValue(rewards) is { Length: > 0 } named ? named : saved?.Rewards.ToArray() ?? ["math"];
-            var run = new TrainRun(options, rewardNames, lora, parse.GetValue(model)!.FullName, parse.GetValue(data)!.FullName);
+            var run = new TrainRun(options, rewardNames, lora, parse.GetValue(model)!.FullName, parse.GetValue(data)!.FullName,
+                parse.GetValue(evalData)?.FullName ?? saved?.EvalData);
             return await RunAsync(run, saved is not null, prompt, parse, parse.InvocationConfiguration.Output, cancellationToken);
         }));
         return command;
@@ -87,8 +90,10 @@ static class TrainCommand
 
         // Everything that can be refused is checked before the model loads.
         var problems = JsonlDataset.Load(run.Data, prompt.PromptField(parse));
+        var evalProblems = run.EvalData is null ? null : JsonlDataset.Load(run.EvalData, prompt.PromptField(parse));
         using var rewards = new RewardCatalog(run.Rewards, run.Options.MaxCompletionLength);
         RewardCatalog.CheckRows(problems, run.Rewards, run.Data);
+        if (evalProblems is not null) RewardCatalog.CheckRows(evalProblems, run.Rewards, run.EvalData!);
         run.Options.ResolveRewardWeights(run.Rewards.Count);
 
         using var folder = ModelFolder.Open(run.Model, run.Options.MaxCompletionLength, "--max-completion-length");
@@ -112,7 +117,10 @@ static class TrainCommand
             ChatFormat = chat ? folder.ChatFormat : null,
             SystemPrompt = prompt.SystemPrompt(parse),
             Reference = reference,
-            OnStep = metrics => stdout.WriteLine(FormatStep(metrics)),
+            OnStep = metrics =>
+            {
+                if (ShowStep(metrics, run.Options.LoggingSteps)) stdout.WriteLine(FormatStep(metrics));
+            },
         };
         if (checkpoint is not null)
         {
@@ -130,7 +138,9 @@ static class TrainCommand
             recorded = true;
             await stdout.WriteLineAsync($"training {(folder.Lora is { } l ? $"a LoRA adapter (r {l.Options.Rank}, alpha {l.Options.Alpha}, {l.TrainableParameterCount:N0} weights)" : "every weight")} " +
                 $"on {problems.Count} problems with rewards {string.Join(", ", run.Rewards)}; output in {outputDir}");
-            await trainer.TrainAsync(problems, null, cancellationToken);
+            await (evalProblems is null
+                ? trainer.TrainAsync(problems, null, cancellationToken)
+                : trainer.TrainAsync(problems, evalProblems, null, cancellationToken));
             // A stop asked for during the last step: its checkpoint is written, and --resume saves the result from it.
             cancellationToken.ThrowIfCancellationRequested();
         }
@@ -190,8 +200,16 @@ static class TrainCommand
         Directory.Delete(temp);
     }
 
-    /// <summary>One line per step: what a user watches to see whether the run learns.</summary>
+    /// <summary>
+    /// Whether a step gets a console line: every <paramref name="loggingSteps"/> steps (<c>--logging-steps</c>), and the
+    /// first step, the last and every evaluated one, so a run shows it started, ended and what each evaluation measured.
+    /// </summary>
+    internal static bool ShowStep(GrpoStepMetrics m, int loggingSteps) =>
+        m.Step == 1 || m.Step % loggingSteps == 0 || m.Step == m.TotalSteps || m.Evaluation is not null;
+
+    /// <summary>One line per shown step: what a user watches to see whether the run learns.</summary>
     internal static string FormatStep(GrpoStepMetrics m) => string.Create(CultureInfo.InvariantCulture,
         $"step {m.Step}/{m.TotalSteps}  reward {m.Reward:0.000} ± {m.RewardStd:0.000}  kl {(m.Kl is { } kl ? kl.ToString("0.0000", CultureInfo.InvariantCulture) : "-")}  " +
-        $"length {m.MeanCompletionLength:0.0}  {m.SamplingTokensPerSecond:0} tok/s  {m.StepSeconds:0.0} s");
+        $"length {m.MeanCompletionLength:0.0}  {m.SamplingTokensPerSecond:0} tok/s  {m.StepSeconds:0.0} s" +
+        $"{(m.Evaluation is { } e ? "  eval_accuracy " + e.Accuracy.ToString("0.000", CultureInfo.InvariantCulture) : "")}");
 }

@@ -14,7 +14,8 @@ namespace Grpo.Cli;
 /// <param name="Lora">The adapter's settings; null for full fine-tuning.</param>
 /// <param name="Model">The base model folder.</param>
 /// <param name="Data">The training JSONL file.</param>
-sealed record TrainRun(GrpoOptions Options, IReadOnlyList<string> Rewards, LoraOptions? Lora, string Model, string Data)
+/// <param name="EvalData">The held-out JSONL file measured during training, or null for none.</param>
+sealed record TrainRun(GrpoOptions Options, IReadOnlyList<string> Rewards, LoraOptions? Lora, string Model, string Data, string? EvalData = null)
 {
     public const string FileName = "grpo_run.json";
 

@@ -35,7 +35,7 @@ public sealed partial class SignalTests : IDisposable
     // Long enough (40 steps) that a signal after step 2 always lands in the middle of the run.
     string[] Train(int saveSteps = 1, int maxCompletionLength = 8, int groupSize = 2, int promptsPerStep = 2) =>
         ["train", "--model", _model, "--data", _data, "--output", Output, "--steps", "40", "--save-steps", $"{saveSteps}", "--group-size", $"{groupSize}",
-         "--prompts-per-step", $"{promptsPerStep}", "--max-completion-length", $"{maxCompletionLength}", "--learning-rate", "1e-3"];
+         "--prompts-per-step", $"{promptsPerStep}", "--max-completion-length", $"{maxCompletionLength}", "--learning-rate", "1e-3", "--logging-steps", "1"];
 
     [Theory]
     [InlineData("INT", 130)]

@@ -32,6 +32,49 @@ public sealed class TrainCommandTests : IDisposable
 
     static int MetricLines(string output) => File.ReadAllLines(Path.Combine(output, "metrics.jsonl")).Length;
 
+    static string[] StepLines(string stdout) => stdout.Split('\n').Where(l => l.StartsWith("step ", StringComparison.Ordinal)).ToArray();
+
+    [Fact]
+    public async Task SaveStepsZeroWritesOneCheckpointAtTheEnd()
+    {
+        var (exitCode, _, error) = await Cli.RunAsync(Train("--steps", "3", "--save-steps", "0"));
+        Assert.True(exitCode == 0, error);
+        Assert.Equal(["checkpoint-3"], Directory.EnumerateDirectories(Output, "checkpoint-*").Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task LoggingStepsSetsWhichStepsPrintALineAndMetricsKeepEveryStep()
+    {
+        var (exitCode, stdout, error) = await Cli.RunAsync(Train("--steps", "5", "--logging-steps", "2"));
+        Assert.True(exitCode == 0, error);
+        Assert.Equal(["step 1/5", "step 2/5", "step 4/5", "step 5/5"], StepLines(stdout).Select(l => l[..l.IndexOf("  ", StringComparison.Ordinal)]));
+        Assert.Equal(5, MetricLines(Output));
+    }
+
+    [Fact]
+    public async Task TwoRunsWithTheSameSeedTrainTheSameAdapter()
+    {
+        var second = Path.Combine(_directory, "again");
+        var (exitCode, _, error) = await Cli.RunAsync(Train("--steps", "2", "--seed", "3"));
+        Assert.True(exitCode == 0, error);
+        (exitCode, _, error) = await Cli.RunAsync([.. Train("--steps", "2", "--seed", "3").Select(a => a == Output ? second : a)]);
+        Assert.True(exitCode == 0, error);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(Output, "adapter_model.safetensors")), File.ReadAllBytes(Path.Combine(second, "adapter_model.safetensors")));
+    }
+
+    [Fact]
+    public async Task AnEvalSetShowsItsAccuracyInTheStepLineAndTheMetrics()
+    {
+        var (exitCode, stdout, error) = await Cli.RunAsync(Train("--steps", "2", "--eval-data", _data, "--eval-steps", "1", "--num-generations-eval", "2"));
+        Assert.True(exitCode == 0, error);
+        Assert.All(StepLines(stdout), line => Assert.Matches(@"  eval_accuracy \d\.\d{3}$", line));
+        var last = JsonDocument.Parse(File.ReadLines(Path.Combine(Output, "metrics.jsonl")).Last()).RootElement;
+        var accuracy = last.GetProperty("eval_accuracy").GetDouble();
+        Assert.Contains(accuracy, new[] { 0.0, 1 / 3.0, 2 / 3.0, 1.0 });   // a share of the three rows
+        Assert.True(last.TryGetProperty("eval_pass@2", out _));
+        Assert.NotEmpty(Directory.EnumerateFiles(Path.Combine(Output, "runs"), "events.out.tfevents.*"));
+    }
+
     [Fact]
     public async Task TrainsSavesTheAdapterRefusesToOverwriteAndResumes()
     {
