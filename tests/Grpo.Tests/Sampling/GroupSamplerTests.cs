@@ -41,6 +41,21 @@ public class GroupSamplerTests
     }
 
     [Fact]
+    public void ABatchWhoseCacheCannotFitInMemoryIsRefusedBeforeAllocating()
+    {
+        var model = Model();
+        var config = model.Config;
+        using var sampler = new GroupSampler(model, Tokenizer, new SamplingOptions { MaxNewTokens = 100 });
+        // By hand: float32 keys and values of every layer for 3 + 100 positions, and three vocabulary-wide float rows.
+        long rows = 200_000_000;
+        double gib = rows * (2.0 * config.NumHiddenLayers * config.NumKeyValueHeads * config.HeadDim * 103 * 4 + 3.0 * config.VocabSize * 4) / (1L << 30);
+        Assert.True(gib * (1L << 30) > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, "the example must exceed this machine's memory");
+
+        var error = Assert.Throws<InvalidOperationException>(() => sampler.Sample([Tokenizer.Encode("abc")], (int)rows));
+        Assert.Contains($"about {gib:N1} GiB", error.Message);
+    }
+
+    [Fact]
     public void ReturnsGroupSizeCompletionsPerPromptInOrder()
     {
         using var model = Model();
