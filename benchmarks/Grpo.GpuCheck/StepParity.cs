@@ -69,8 +69,8 @@ internal static class StepParity
 
     /// <summary>
     /// The batch every run trains on: completions sampled from the CPU model (EOS off, so each has
-    /// <see cref="CompletionLength"/> tokens), their log-probs shifted by 0.3 sin(1.7 i) so the engine/trainer
-    /// mismatch weights exp(-shift) run from 0.74 to 1.35.
+    /// <see cref="CompletionLength"/> tokens), their log-probs shifted by 0.3 sin(1.7 i), so the trainer/engine
+    /// per-token ratios exp(-shift) run from 0.74 to 1.35 and the sampler correction weighs the rows differently.
     /// </summary>
     private static IReadOnlyList<Completion> Prepare(string fixtures, IdTokenizer tokenizer, List<int[]> prompts)
     {
