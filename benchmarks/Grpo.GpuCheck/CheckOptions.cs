@@ -11,7 +11,7 @@ internal sealed record CheckOptions
     public const string Usage =
         "usage: Grpo.GpuCheck --device cpu|cuda --out DIR [--shape tiny|qwen2.5-0.5b] [--steps N] [--fixtures DIR]";
 
-    /// <summary>Where the checks run; the CPU float64 reference always runs on the CPU.</summary>
+    /// <summary>Where the checks run; the step's reference always runs on the CPU.</summary>
     public required DeviceType Device { get; init; }
 
     /// <summary>Folder for results.json and results.md (created).</summary>

@@ -1,7 +1,10 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Grpo.Benchmarks;
+using Grpo.Data;
 using Grpo.Lora;
 using Grpo.Modeling;
+using Grpo.Rewards;
 using Grpo.Sampling;
 using Grpo.Training;
 using static TorchSharp.torch;
@@ -9,11 +12,18 @@ using static TorchSharp.torch;
 namespace Grpo.GpuCheck;
 
 /// <summary>
-/// GRPO steps on <see cref="SpeedShape"/> timed phase by phase: sampling (prefill once per prompt, then decode with
-/// the KV cache, adapters on), rewards and advantages on the host, the reference pass (adapter off) and the policy
-/// pass (forward, backward, AdamW). One untimed warm-up step, then the mean of the timed steps. The PyTorch peer
-/// script (benchmarks/gpu/peer_step.py) writes the same keys for transformers + PEFT on the same shapes.
+/// The library's GRPO step (<see cref="GrpoStep"/> over <see cref="InProcessRollouts"/>) on <see cref="SpeedShape"/>,
+/// timed phase by phase as the step itself reports it (<see cref="GrpoStepMetrics"/>): sampling (prefill once per
+/// prompt, then decode with the KV cache, adapters on), rewards and advantages on the host, the reference pass
+/// (adapter off) and the policy pass (forward, backward, AdamW). One untimed warm-up step, then the mean of the timed
+/// steps. The PyTorch peer script (benchmarks/gpu/peer_step.py) writes the same keys for transformers + PEFT on the
+/// same shapes.
 /// </summary>
+/// <remarks>
+/// The step reads host clocks at its phase boundaries. On CUDA the sampling and policy phases end in host reads (the
+/// sampled ids, the loss), so their times hold their kernels; the reference pass ends without one, so some of its
+/// kernels are counted in the policy phase. The step's total is exact: it ends with a read of the weights.
+/// </remarks>
 internal static class SpeedRun
 {
     /// <summary>The speed figures as JSON, under the keys peer_step.py uses too.</summary>
@@ -29,35 +39,38 @@ internal static class SpeedRun
             NumGenerations = shape.Generations,
             PromptsPerStep = shape.Prompts,
             MaxCompletionLength = shape.CompletionLength,
-            LearningRate = 1e-5,
+            LearningRate = LearningRate,
             Beta = 0.04,
         };
         var tokenizer = new IdTokenizer(shape.Config.VocabSize);
         var prompts = Enumerable.Range(0, shape.Prompts)
             .Select(p => tokenizer.Prompt(shape.PromptLength + p).Skip(p).ToArray())   // different prompts, same length
             .ToList();
-        using var sampler = new GroupSampler(model, tokenizer, new SamplingOptions
+        var problems = prompts.Select(p => new Problem(tokenizer.Decode(p), new Dictionary<string, JsonElement>())).ToList();
+        using var rollouts = new InProcessRollouts(model, tokenizer, new SamplingOptions
         {
             MaxNewTokens = shape.CompletionLength,
             EosTokenIds = [],   // EOS off: every completion is C tokens long, on both sides
             PromptsPerBatch = shape.Prompts,
-            Seed = 1,
         });
-        using var step = new LoraGrpoStep(model, lora, options);
+        using var optimizer = new PolicyOptimizer(lora.TrainableParameters(), options);
+        var step = new GrpoStep(model, rollouts, new RewardRunner([new EvenTokenShare()]), new GrpoLoss(GrpoLossSettings.From(options)),
+            optimizer, KlReference.AdapterOff(model, lora), options);
 
-        var timings = new List<StepTimings>();
+        var timed = new List<GrpoStepMetrics>();
         for (int s = 0; s <= steps; s++)
         {
-            var timing = Step(shape, device, model, sampler, step, prompts);
-            log.WriteLine($"step {s}{(s == 0 ? " (warm-up)" : "")}: {timing.Step:F3} s = sampling {timing.Sampling:F3} + rewards {timing.Rewards:F3} " +
-                          $"+ reference {timing.Reference:F3} + policy {timing.Policy:F3}; loss {timing.Loss:G6}");
-            if (s > 0) timings.Add(timing);
+            DeviceClock.Synchronize(device);   // the step's clock starts with nothing of the last step still queued
+            var m = step.Run(problems, prompts, new GrpoStepContext(s + 1, steps + 1, LearningRate, Seed: s + 1));
+            log.WriteLine($"step {s}{(s == 0 ? " (warm-up)" : "")}: {m.StepSeconds:F3} s = sampling {m.SamplingSeconds:F3} + rewards {m.RewardSeconds:F3} " +
+                          $"+ reference {m.ReferenceSeconds:F3} + policy {m.PolicySeconds:F3}; loss {m.Loss:G6}");
+            if (s > 0) timed.Add(m);
         }
 
         var flops = ModelFlops.Of(shape.Config, shape.LoraRank);
         long rows = shape.Rows, p = shape.PromptLength, c = shape.CompletionLength;
-        double Mean(Func<StepTimings, double> f) => timings.Average(f);
-        double stepSeconds = Mean(t => t.Step), policySeconds = Mean(t => t.Policy);
+        double Mean(Func<GrpoStepMetrics, double> f) => timed.Average(f);
+        double stepSeconds = Mean(m => m.StepSeconds), policySeconds = Mean(m => m.PolicySeconds);
         double trainingFlops = flops.LoraTraining(rows, p + c, c);
         double stepFlops = flops.GrpoStep(rows, p, c, reference: true);
         return new JsonObject
@@ -70,49 +83,23 @@ internal static class SpeedRun
             ["rows"] = rows,
             ["prompt_length"] = p,
             ["completion_length"] = c,
-            ["timed_steps"] = timings.Count,
+            ["timed_steps"] = timed.Count,
             ["step_seconds"] = stepSeconds,
-            ["sampling_seconds"] = Mean(t => t.Sampling),
-            ["rewards_seconds"] = Mean(t => t.Rewards),
-            ["reference_seconds"] = Mean(t => t.Reference),
+            ["sampling_seconds"] = Mean(m => m.SamplingSeconds),
+            ["rewards_seconds"] = Mean(m => m.RewardSeconds),
+            ["reference_seconds"] = Mean(m => m.ReferenceSeconds),
             ["policy_seconds"] = policySeconds,
-            ["decode_tokens_per_second"] = rows * c / Mean(t => t.Sampling),
+            // Over the mean times, as peer_step.py computes them (GrpoStepMetrics' rates are per step).
+            ["decode_tokens_per_second"] = rows * c / Mean(m => m.SamplingSeconds),
             ["training_tokens_per_second"] = rows * (p + c) / policySeconds,
             ["training_tflops_per_second"] = trainingFlops / policySeconds / 1e12,
             ["matmul_bf16_tflops_per_second"] = ceiling / 1e12,
             ["training_mfu"] = trainingFlops / policySeconds / ceiling,
             ["step_mfu"] = stepFlops / stepSeconds / ceiling,
             ["peak_gpu_memory_mib"] = memory?.PeakMiB,
-            ["last_loss"] = timings[^1].Loss,
+            ["last_loss"] = timed[^1].Loss,
         };
     }
 
-    private sealed record StepTimings(double Sampling, double Rewards, double Reference, double Policy, double Step, double Loss);
-
-    private static StepTimings Step(SpeedShape shape, DeviceType device, CausalLM model, GroupSampler sampler, LoraGrpoStep step, List<int[]> prompts)
-    {
-        using var scope = NewDisposeScope();
-        var (completions, sampling) = DeviceClock.Time(device, () =>
-        {
-            using var noGrad = no_grad();
-            model.eval();
-            return sampler.Sample(prompts, shape.Generations);
-        });
-
-        var (batch, rewards) = DeviceClock.Time(device, () =>
-        {
-            // A cheap verifiable-style reward on the host: the share of even token ids. Random weights give every
-            // completion a different share, so no group has zero spread and every advantage is non-zero.
-            var scores = completions.Select(c => c.TokenIds.Count(id => id % 2 == 0) / (double)c.TokenIds.Length).ToArray();
-            var advantages = Advantages.Compute([scores], [1.0], shape.Generations, ScaleRewards.Group);
-            var rowPrompts = completions.Select(c => prompts[c.PromptIndex]).ToList();
-            return GrpoBatch.Build(rowPrompts, completions.Select(c => c.TokenIds).ToList(), advantages.Values, model.Device);
-        });
-        using (batch)
-        {
-            var (referenceLogProbs, reference) = DeviceClock.Time(device, () => step.ReferenceLogProbs(batch));
-            var ((loss, _), policy) = DeviceClock.Time(device, () => step.Update(batch, referenceLogProbs, oldLogProbs: null));
-            return new StepTimings(sampling, rewards, reference, policy, sampling + rewards + reference + policy, loss);
-        }
-    }
+    private const double LearningRate = 1e-5;
 }

@@ -4,8 +4,8 @@ namespace Grpo.GpuCheck.Tests;
 
 /// <summary>
 /// The GPU check program's CPU mode, as CI runs it: the same checks the GPU run makes (transformers' logits and greedy
-/// tokens from the hf-reference fixtures, the LoRA GRPO step against float64), and the speed run's code path on the
-/// tiny shape. The expected values are transformers' and PEFT's, stored in the fixtures.
+/// tokens from the hf-reference fixtures, the library's GrpoStep on a replayed batch against a second CPU run), and the
+/// speed run's code path on the tiny shape. The expected values are transformers' and PEFT's, stored in the fixtures.
 /// </summary>
 public class CheckProgramCpuTests
 {
@@ -39,9 +39,10 @@ public class CheckProgramCpuTests
         Assert.Equal(2 * 2, (long)speed["rows"]!);
         foreach (var key in SpeedKeys)
             Assert.True((double)speed[key]! > 0, $"{key} = {speed[key]}");
-        // The step is the sum of its phases.
+        // GrpoStep's phases follow one another on one clock; the step's total adds only the metrics after the policy update.
         double phases = new[] { "sampling_seconds", "rewards_seconds", "reference_seconds", "policy_seconds" }.Sum(k => (double)speed[k]!);
-        Assert.Equal((double)speed["step_seconds"]!, phases, 9);
+        double step = (double)speed["step_seconds"]!;
+        Assert.InRange(step - phases, 0, 0.1 * step);
         Assert.Null(speed["peak_gpu_memory_mib"]);   // no nvidia-smi poller on the CPU
         Assert.Contains("| check | measured | tolerance |", File.ReadAllText(Path.Combine(outDir, CheckReport.MarkdownFileName)));
     }
