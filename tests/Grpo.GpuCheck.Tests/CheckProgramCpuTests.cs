@@ -4,7 +4,7 @@ namespace Grpo.GpuCheck.Tests;
 
 /// <summary>
 /// The GPU check program's CPU mode, as CI runs it: the same checks the GPU run makes (transformers' logits and greedy
-/// tokens from the hf-reference fixtures, the library's GrpoStep on a replayed batch against a second CPU run), and the
+/// tokens from the hf-reference fixtures, the library's GrpoStep in float32 on a replayed batch against float64), and the
 /// speed run's code path on the tiny shape. The expected values are transformers' and PEFT's, stored in the fixtures.
 /// </summary>
 public class CheckProgramCpuTests

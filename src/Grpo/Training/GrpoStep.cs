@@ -94,13 +94,13 @@ public sealed partial class GrpoStep
         _policy.eval();
         var completions = Guard(context.Step, "sampling",
             () => _rollouts.GenerateAsync(new RolloutRequest(promptIds, g, context.Seed), cancellationToken).GetAwaiter().GetResult());
-        var samplingSeconds = clock.Elapsed.TotalSeconds;
+        var samplingSeconds = Elapsed(clock);
 
         // 2. Rewards, scored safely on pool threads (each bounded by its timeout), then group-relative advantages.
         var inputs = completions.Select(c => new RewardInput(problems[c.PromptIndex].Prompt, c.Text, c.TokenIds, problems[c.PromptIndex].Fields)).ToList();
         var scores = _rewards.ScoreAsync(inputs, cancellationToken).GetAwaiter().GetResult();
         var advantages = Advantages.Compute(scores.ByReward, _rewardWeights, g, _options.ScaleRewards, _options.MultiObjectiveAggregation);
-        var rewardSeconds = clock.Elapsed.TotalSeconds - samplingSeconds;
+        var rewardSeconds = Elapsed(clock) - samplingSeconds;
 
         // 3. DAPO dynamic sampling: groups whose rewards are all equal carry no signal and can be left out.
         var rows = Enumerable.Range(0, completions.Count)
@@ -120,7 +120,7 @@ public sealed partial class GrpoStep
                 _options.SamplerImportanceSamplingMode, _options.SamplerImportanceSamplingClipMax, _options.SamplerImportanceSamplingClipMin)).ToList() : null;
             var reference = _reference is null ? null : microBatches.Select(b => Guard(context.Step, "the reference pass", () => FixedLogProbs(b, _reference))).ToList();
             fixedTensors.AddRange([.. old ?? [], .. correction?.Select(c => c.Ratio) ?? [], .. reference ?? []]);
-            var referenceSeconds = clock.Elapsed.TotalSeconds - samplingSeconds - rewardSeconds;
+            var referenceSeconds = Elapsed(clock) - samplingSeconds - rewardSeconds;
 
             // 5. μ policy updates on the same rollout.
             var update = new Update(0, 0, new Dictionary<string, double>());
@@ -130,7 +130,7 @@ public sealed partial class GrpoStep
             if (correction is not null)
                 foreach (var (name, value) in correction.Select(c => c.Stats).Aggregate(SamplerImportanceSamplingStats.Empty, (a, b) => a.Merge(b)).Metrics())
                     objective[name] = value;
-            var policySeconds = clock.Elapsed.TotalSeconds - samplingSeconds - rewardSeconds - referenceSeconds;
+            var policySeconds = Elapsed(clock) - samplingSeconds - rewardSeconds - referenceSeconds;
 
             var lengths = completions.Select(c => c.TokenIds.Length).ToArray();
             return new GrpoStepMetrics
@@ -163,6 +163,16 @@ public sealed partial class GrpoStep
             fixedTensors.ForEach(t => t.Dispose());
             microBatches.ForEach(b => b.Dispose());
         }
+    }
+
+    /// <summary>
+    /// Seconds since the step began, once the device has run what was queued: CUDA runs kernels asynchronously, so the
+    /// host clock alone would bill one phase's kernels to the next. One sync per phase, never per token.
+    /// </summary>
+    private double Elapsed(Stopwatch clock)
+    {
+        if (_policy.Device.type == DeviceType.CUDA) cuda.synchronize(_policy.Device);
+        return clock.Elapsed.TotalSeconds;
     }
 
     /// <summary>The rows of each micro-batch: <see cref="GrpoOptions.GradientAccumulationSteps"/> near-equal slices.</summary>
@@ -208,8 +218,8 @@ public sealed partial class GrpoStep
                 ActiveTokensInStep = activeTokens,
                 MicroBatchesInStep = batches.Count,
             });
-            var value = result.Loss.item<float>();
-            if (!float.IsFinite(value))
+            var value = result.Loss.to(ScalarType.Float64).item<double>();
+            if (!double.IsFinite(value))
             {
                 _optimizer.ZeroGrad();
                 throw new GrpoTrainingException(context.Step, TrainingFailure.Diverged,
