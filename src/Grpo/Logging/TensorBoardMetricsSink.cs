@@ -21,7 +21,11 @@ public sealed class TensorBoardMetricsSink : IMetricsSink
     private FileStream? _file;
     private bool _disposed;
 
-    /// <summary>A sink that will write into <paramref name="logDir"/> (created at <see cref="Open"/> if missing).</summary>
+    /// <summary>
+    /// A sink that will write into <paramref name="logDir"/> (created at <see cref="Open"/> if missing). A resumed run
+    /// must use the same folder as the attempt it continues: TensorBoard treats each folder as its own run and applies
+    /// the restart marker only within it, so not a new timestamped folder per launch.
+    /// </summary>
     public TensorBoardMetricsSink(string logDir)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(logDir);
