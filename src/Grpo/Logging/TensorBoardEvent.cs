@@ -31,9 +31,10 @@ internal static class TensorBoardEvent
     }
 
     /// <summary>
-    /// A <c>SessionLog</c> with status START at <paramref name="step"/>: TensorBoard's event accumulator (with its default
-    /// <c>purge_orphaned_data</c>) then discards every event at this step or later that it read before this one, which
-    /// is how a restarted run hides the steps of the attempt it replaces.
+    /// A <c>SessionLog</c> with status START at <paramref name="step"/>. TensorBoard's event accumulator (with its
+    /// default <c>purge_orphaned_data</c>, in files of version 2) takes the first START of a run as its beginning and
+    /// every later one as a restart: it discards each event at this step or later that it read before, which is how a
+    /// restarted run hides the steps of the attempt it replaces.
     /// </summary>
     public static byte[] Start(double wallTime, long step)
     {

@@ -8,10 +8,12 @@ namespace Grpo.Logging;
 /// </summary>
 /// <remarks>
 /// Event files cannot be cut back like a text log, so each <see cref="Open"/> starts a new file whose second event is
-/// TensorBoard's restart marker (a <c>SessionLog</c> START): on resume from step N it is at step N + 1 and TensorBoard
-/// drops the later steps of the abandoned attempt from the older files; for a new run it is at step 0 and hides any
-/// earlier run left in the same folder. Each step's record is written in one call and flushed, so a kill leaves at
-/// most one torn record at the end of the file, which TensorBoard's CRC check stops at.
+/// TensorBoard's restart marker (a <c>SessionLog</c> START, <see cref="TensorBoardEvent.Start"/>): on resume from step
+/// N it is at step N + 1 and TensorBoard drops the later steps of the abandoned attempt from the older files; for a
+/// new run it is at step 0 and hides any earlier run left in the same folder. A new run writes it too, not only a
+/// resumed one, because TensorBoard ignores the first START it sees in a folder and purges only on later ones. Each
+/// step's record is written in one call and flushed, so a kill leaves at most one torn record at the end of the file,
+/// which TensorBoard's CRC check stops at.
 /// </remarks>
 public sealed class TensorBoardMetricsSink : IMetricsSink
 {
@@ -19,7 +21,11 @@ public sealed class TensorBoardMetricsSink : IMetricsSink
     private FileStream? _file;
     private bool _disposed;
 
-    /// <summary>A sink that will write into <paramref name="logDir"/> (created at <see cref="Open"/> if missing).</summary>
+    /// <summary>
+    /// A sink that will write into <paramref name="logDir"/> (created at <see cref="Open"/> if missing). A resumed run
+    /// must use the same folder as the attempt it continues: TensorBoard treats each folder as its own run and applies
+    /// the restart marker only within it, so not a new timestamped folder per launch.
+    /// </summary>
     public TensorBoardMetricsSink(string logDir)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(logDir);

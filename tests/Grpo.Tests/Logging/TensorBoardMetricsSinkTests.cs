@@ -65,6 +65,23 @@ public sealed class TensorBoardMetricsSinkTests : IDisposable
     }
 
     [Fact]
+    public void AfterAResumeTensorBoardShowsEachStepOnceFromTheAttemptThatKeptIt()
+    {
+        using (var crashed = new TensorBoardMetricsSink(_directory))
+        {
+            crashed.Open(0);
+            for (var step = 1; step <= 8; step++) crashed.Write(step, new Dictionary<string, double> { ["reward"] = step });
+        }
+        // The last checkpoint was step 5: steps 6 to 8 of the first attempt are redone by the resumed run.
+        using (var resumed = new TensorBoardMetricsSink(_directory))
+        {
+            resumed.Open(5);
+            for (var step = 6; step <= 7; step++) resumed.Write(step, new Dictionary<string, double> { ["reward"] = 10 * step });
+        }
+        Assert.Equal([(1, 1f), (2, 2f), (3, 3f), (4, 4f), (5, 5f), (6, 60f), (7, 70f)], TensorBoardLoader.Scalars(_directory, "reward"));
+    }
+
+    [Fact]
     public void EachOpenStartsItsOwnFileNamedAsTensorFlowNamesThem()
     {
         var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
