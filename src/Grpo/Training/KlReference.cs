@@ -46,16 +46,10 @@ public sealed class KlReference
             "β > 0 without an adapter needs an explicit reference model: pass a frozen copy of the starting model " +
             "(FrozenCopy.Of(model, ...)), or train a LoRA adapter, whose base is the reference.", nameof(frozenCopy));
 
-    /// <summary>Switches the model to the reference until disposed (the adapter off), in eval mode.</summary>
-    internal IDisposable Use()
+    /// <summary>Puts the model in eval mode and, for an adapter's base, switches the adapter off until the scope is disposed.</summary>
+    internal IDisposable? Use()
     {
         Model.eval();
-        return _adapter?.Disabled() ?? NoScope.Instance;
-    }
-
-    private sealed class NoScope : IDisposable
-    {
-        public static readonly NoScope Instance = new();
-        public void Dispose() { }
+        return _adapter?.Disabled();
     }
 }
