@@ -1,4 +1,5 @@
 using Grpo.Tokenization;
+using Grpo.Training;
 
 namespace Grpo.Samples.MathReasoning;
 
@@ -21,10 +22,5 @@ public sealed record PromptFormat(IChatFormatter Chat, string? SystemPrompt)
     public static readonly PromptFormat BuiltIn = new(new ChatMlFormatter(), null);
 
     /// <summary>The prompt text for a question, ending in the assistant header.</summary>
-    public string Format(string question)
-    {
-        var user = new ChatMessage("user", question);
-        ChatMessage[] messages = SystemPrompt is null ? [user] : [new ChatMessage("system", SystemPrompt), user];
-        return Chat.Format(messages, addGenerationPrompt: true);
-    }
+    public string Format(string question) => PromptEncoder.Format(Chat, SystemPrompt, question);
 }

@@ -31,11 +31,21 @@ public sealed class PromptEncoder
     public string Format(Problem problem)
     {
         ArgumentNullException.ThrowIfNull(problem);
-        if (ChatFormat is null) return problem.Prompt;
-        ChatMessage[] messages = SystemPrompt is null
-            ? [new ChatMessage("user", problem.Prompt)]
-            : [new ChatMessage("system", SystemPrompt), new ChatMessage("user", problem.Prompt)];
-        return ChatFormat.Format(messages, addGenerationPrompt: true);
+        return Format(ChatFormat, SystemPrompt, problem.Prompt);
+    }
+
+    /// <summary>
+    /// <paramref name="prompt"/> as the user turn of <paramref name="chatFormat"/>, after <paramref name="systemPrompt"/>
+    /// when given, ending in the assistant header; the prompt as it is when there is no chat format.
+    /// </summary>
+    public static string Format(IChatFormatter? chatFormat, string? systemPrompt, string prompt)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        if (chatFormat is null) return prompt;
+        ChatMessage[] messages = systemPrompt is null
+            ? [new ChatMessage("user", prompt)]
+            : [new ChatMessage("system", systemPrompt), new ChatMessage("user", prompt)];
+        return chatFormat.Format(messages, addGenerationPrompt: true);
     }
 
     /// <summary>The token ids of <paramref name="problem"/>'s formatted prompt.</summary>
