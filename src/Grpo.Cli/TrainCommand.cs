@@ -112,10 +112,17 @@ static class TrainCommand
                 if (problems[i].Prompt.Length == 0)
                     throw new InvalidDataException($"{run.Data} row {i + 1} has an empty prompt; without a chat template around it the model has no token to start from. Fill it in or drop the row.");
 
+        // Every prompt must leave room for a completion in the model's context; checked here too, before the run is
+        // recorded, so a refused row leaves no run behind (the trainer checks again when it starts).
+        var prompts = new PromptEncoder(folder.Tokenizer, chat ? folder.ChatFormat : null, prompt.SystemPrompt(parse));
+        foreach (var (rows, name) in new[] { (problems, "training set"), (evalProblems, "eval set") })
+            if (rows is not null)
+                prompts.EncodeAll(rows, name, run.Options.MaxCompletionLength, folder.Model.Config.MaxPositionEmbeddings, run.Options.TruncatePromptsLeft);
+
         using var trainer = new GrpoTrainer(folder.Model, folder.Tokenizer, rewards.Functions, run.Options, folder.Lora, eosTokenIds: folder.EosTokenIds)
         {
-            ChatFormat = chat ? folder.ChatFormat : null,
-            SystemPrompt = prompt.SystemPrompt(parse),
+            ChatFormat = prompts.ChatFormat,
+            SystemPrompt = prompts.SystemPrompt,
             Reference = reference,
             OnStep = metrics =>
             {

@@ -52,6 +52,20 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task APromptPastTheContextIsRefusedInOneLineBeforeTheRunIsRecorded()
+    {
+        var data = Path.Combine(_directory, "long.jsonl");
+        File.WriteAllLines(data, [File.ReadLines(_data).First(), JsonSerializer.Serialize(new { question = new string('x', 2100), answer = "#### 1" })]);
+        var (exitCode, _, error) = await Cli.RunAsync([.. Train("--steps", "1").Select(a => a == _data ? data : a)]);
+
+        Assert.Equal(1, exitCode);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("grpo train: Row 2 of the training set: its prompt is ", line);
+        Assert.Contains("exceeds the model's context of 2048 tokens", line);
+        Assert.False(Directory.Exists(Output) && Directory.EnumerateFileSystemEntries(Output).Any(), "a refused start leaves no run behind");
+    }
+
+    [Fact]
     public async Task TwoRunsWithTheSameSeedTrainTheSameAdapter()
     {
         var second = Path.Combine(_directory, "again");

@@ -80,7 +80,8 @@ public sealed class GrpoRun : IDisposable
     /// <param name="progress">Receives each step's metrics.</param>
     /// <param name="cancellationToken">Stops between steps and inside sampling; the newest checkpoint stays intact.</param>
     /// <returns>The metrics of every step this call ran.</returns>
-    /// <exception cref="ArgumentException">A set is empty, or a prompt does not fit in the model's context.</exception>
+    /// <exception cref="ArgumentException">A set is empty.</exception>
+    /// <exception cref="InvalidDataException">A prompt is empty or does not fit in the model's context (named by row).</exception>
     /// <exception cref="GrpoTrainingException">A step failed; the message says why and where to resume.</exception>
     public Task<IReadOnlyList<GrpoStepMetrics>> TrainAsync(IReadOnlyList<Problem> dataset, IReadOnlyList<Problem>? evalDataset = null,
         IProgress<GrpoStepMetrics>? progress = null, CancellationToken cancellationToken = default)

@@ -93,7 +93,8 @@ public sealed class GrpoTrainer : IDisposable
     /// Trains until <see cref="GrpoOptions.MaxSteps"/> (or <see cref="GrpoOptions.NumTrainEpochs"/>) steps are done
     /// (<see cref="GrpoRun.TrainAsync"/>).
     /// </summary>
-    /// <exception cref="ArgumentException">The dataset is empty, or a prompt does not fit in the model's context.</exception>
+    /// <exception cref="ArgumentException">The dataset is empty.</exception>
+    /// <exception cref="InvalidDataException">A prompt is empty or does not fit in the model's context (named by row).</exception>
     /// <exception cref="GrpoTrainingException">A step failed; nothing of it was applied, the checkpoints are intact.</exception>
     public Task<IReadOnlyList<GrpoStepMetrics>> TrainAsync(IReadOnlyList<Problem> dataset, IProgress<GrpoStepMetrics>? progress = null,
         CancellationToken cancellationToken = default) =>

@@ -62,7 +62,8 @@ public sealed class PromptEncoder
     /// <param name="maxCompletionLength">Tokens each completion may add.</param>
     /// <param name="contextLength">The model's context (<c>max_position_embeddings</c>).</param>
     /// <param name="truncateLeft">Cut overlong prompts on the left instead of refusing them.</param>
-    /// <exception cref="ArgumentException">A prompt is empty, or too long and <paramref name="truncateLeft"/> is false.</exception>
+    /// <exception cref="ArgumentException"><paramref name="maxCompletionLength"/> leaves no room for a prompt.</exception>
+    /// <exception cref="InvalidDataException">A row's prompt is empty, or too long and <paramref name="truncateLeft"/> is false.</exception>
     public IReadOnlyList<int[]> EncodeAll(IReadOnlyList<Problem> rows, string setName, int maxCompletionLength, int contextLength, bool truncateLeft)
     {
         ArgumentNullException.ThrowIfNull(rows);
@@ -76,14 +77,14 @@ public sealed class PromptEncoder
         {
             var ids = Encode(rows[i]);
             if (ids.Length == 0)
-                throw new ArgumentException($"Row {i + 1} of the {setName} encodes to no tokens; give every row a prompt.", nameof(rows));
+                throw new InvalidDataException($"Row {i + 1} of the {setName} encodes to no tokens; give every row a prompt.");
             if (ids.Length > room)
             {
                 if (!truncateLeft)
-                    throw new ArgumentException(
+                    throw new InvalidDataException(
                         $"Row {i + 1} of the {setName}: its prompt is {ids.Length} tokens, and with MaxCompletionLength {maxCompletionLength} " +
                         $"that exceeds the model's context of {contextLength} tokens (max_position_embeddings). Shorten the row, lower " +
-                        "MaxCompletionLength, or set TruncatePromptsLeft to keep each prompt's last tokens.", nameof(rows));
+                        "MaxCompletionLength, or set TruncatePromptsLeft to keep each prompt's last tokens.");
                 ids = ids[^room..];
             }
             encoded[i] = ids;

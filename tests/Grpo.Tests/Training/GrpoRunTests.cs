@@ -171,7 +171,7 @@ public class GrpoRunTests
         var dir = TestModels.TempFolder();
         using (var trainer = Trainer(model, lora, Options(dir, 1)))
         {
-            var error = await Assert.ThrowsAsync<ArgumentException>(() => trainer.TrainAsync(rows));
+            var error = await Assert.ThrowsAsync<InvalidDataException>(() => trainer.TrainAsync(rows));
             Assert.Contains("Row 2 of the training set: its prompt is 40 tokens", error.Message);
             Assert.Contains("context of 32 tokens", error.Message);
         }
