@@ -186,21 +186,6 @@ public sealed class GroupSampler : IDisposable
         carried = next;
     }
 
-    /// <summary>The random generator's state; saved and restored to continue a stream of draws exactly.</summary>
-    public byte[] RandomState
-    {
-        get
-        {
-            using var state = _generator.get_state();
-            return state.data<byte>().ToArray();
-        }
-        set
-        {
-            using var state = tensor(value, dtype: ScalarType.Byte);
-            _generator.set_state(state);
-        }
-    }
-
     /// <summary>Restarts the random generator from <paramref name="seed"/>, as if the sampler had been built with it.</summary>
     public void Reseed(long seed) => _generator.manual_seed(seed);
 
