@@ -56,7 +56,10 @@ public abstract class ToolCallParser
                         $"Tool call {index + 1} ('{name}') has \"{argumentsKey}\" as a JSON {argumentsElement.ValueKind.ToString().ToLowerInvariant()}; it must be an object of argument names and values.");
                 // A repeated name keeps its last value, as Python's json.loads does.
                 foreach (var argument in argumentsElement.EnumerateObject())
+                {
+                    DecodeStrings(argument.Value);
                     arguments[argument.Name] = argument.Value.Clone();
+                }
             }
             return new FunctionCallContent(callId, name, arguments);
         }
@@ -64,6 +67,29 @@ public abstract class ToolCallParser
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
         {
             return Failed(callId, name, $"Tool call {index + 1} is not valid JSON ({e.Message}); a call is {shape}.");
+        }
+    }
+
+    // Decodes every string once, so that an escaped lone surrogate ("\ud800") is this call's error rather than an
+    // exception wherever the argument is read later.
+    static void DecodeStrings(JsonElement value)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.String:
+                value.GetString();
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in value.EnumerateArray())
+                    DecodeStrings(item);
+                break;
+            case JsonValueKind.Object:
+                foreach (var member in value.EnumerateObject())
+                {
+                    _ = member.Name;
+                    DecodeStrings(member.Value);
+                }
+                break;
         }
     }
 
