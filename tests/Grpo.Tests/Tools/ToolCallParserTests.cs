@@ -109,8 +109,8 @@ public sealed class ToolCallParserTests
         for (var i = 0; i < 20_000; i++)
             many.Append("<tool_call>{\"name\": \"f\", \"arguments\": {\"i\": ").Append(i).Append("}}</tool_call>");
         // Every closing tag sits inside a string that opens before it, so a string-aware scan from any call runs to
-        // the end of the text: rescanning per call would take 2,000 scans of up to 10 million characters.
-        var hostile = string.Concat(Enumerable.Repeat("<tool_call>\"" + new string('x', 5000) + "</tool_call>\"", 2000));
+        // the end of the text: rescanning per call would take 1,000 scans of up to 20 million characters.
+        var hostile = string.Concat(Enumerable.Repeat("<tool_call>\"" + new string('x', 20_000) + "</tool_call>\"", 1000));
         var watch = Stopwatch.StartNew();
         var parsed = ToolCallParser.Qwen.Parse(many.ToString());
         var hostileParsed = ToolCallParser.Qwen.Parse(hostile);
@@ -120,11 +120,11 @@ public sealed class ToolCallParserTests
 
         Assert.Equal(20_000, parsed.Calls.Count);
         Assert.Equal("19999", Argument(parsed.Calls[^1], "i"));
-        Assert.Equal(2000, hostileParsed.Calls.Count);
+        Assert.Equal(1000, hostileParsed.Calls.Count);
         Assert.All(hostileParsed.Calls, call => Assert.NotNull(call.Exception));
         Assert.True(unclosed.HasUnclosedCall);
         Assert.Equal(0, llama.UnclosedCallAt);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"parsing took {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(8), $"parsing took {watch.Elapsed}");
     }
 
     [Fact]
