@@ -1,7 +1,9 @@
 using System.ComponentModel;
+using System.Text.Json;
 using Grpo.Tokenization;
 using Grpo.Tools;
 using Microsoft.Extensions.AI;
+using AIChatMessage = Microsoft.Extensions.AI.ChatMessage;
 using ChatMessage = Grpo.Tokenization.ChatMessage;
 
 namespace Grpo.Tests.Tools;
@@ -68,5 +70,41 @@ public sealed class ToolFormatTests
         Assert.Null(call.Exception);
         Assert.Equal("add", call.Name);
         Assert.Equal(PythonJson.Dumps(arguments), PythonJson.Dumps(call.Arguments));
+    }
+
+    [Fact]
+    public void AIMessagesBecomeTheTurnsTheTemplatesRender()
+    {
+        // The conversation of the "qwen2.5-several-calls" fixture, as Microsoft.Extensions.AI holds it, with the
+        // tools' results as .NET values: the prompt must be the one the real template rendered.
+        var messages = new[]
+        {
+            new AIChatMessage(ChatRole.User, "Weather in Paris and Oslo, and 2.5+4?"),
+            new AIChatMessage(ChatRole.Assistant,
+            [
+                new TextContent("Let me check."),
+                new FunctionCallContent("1", "get_weather", new Dictionary<string, object?> { ["city"] = "Paris" }),
+                new FunctionCallContent("2", "get_weather", new Dictionary<string, object?> { ["city"] = "Oslo" }),
+                new FunctionCallContent("3", "add", new Dictionary<string, object?> { ["a"] = 2.5, ["b"] = 4 }),
+            ]),
+            new AIChatMessage(ChatRole.Tool,
+            [
+                new FunctionResultContent("1", new Dictionary<string, object?> { ["temperature"] = 21.5 }),
+                new FunctionResultContent("2", JsonDocument.Parse("""{"temperature":-3}""").RootElement),
+            ]),
+            new AIChatMessage(ChatRole.Tool, [new FunctionResultContent("3", 6.5)]),
+        };
+        var fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures", "chat-templates");
+        var tools = JsonDocument.Parse(File.ReadAllText(Path.Combine(fixtures, "cases.json"))).RootElement.EnumerateArray()
+            .Single(c => c.GetProperty("name").GetString() == "qwen2.5-several-calls").GetProperty("tools").EnumerateArray()
+            .Select(t => t.GetProperty("function"))
+            .Select(f => AIFunctionFactory.CreateDeclaration(f.GetProperty("name").GetString()!, f.GetProperty("description").GetString(), f.GetProperty("parameters")))
+            .ToList();
+        var expected = JsonDocument.Parse(File.ReadAllText(Path.Combine(fixtures, "rendered.json"))).RootElement.EnumerateArray()
+            .Single(c => c.GetProperty("name").GetString() == "qwen2.5-several-calls").GetProperty("text").GetString();
+
+        var turns = ChatMessage.FromAI(messages);
+        Assert.Equal(["user", "assistant", "tool", "tool", "tool"], turns.Select(t => t.Role));
+        Assert.Equal(expected, new ChatMlFormatter("You are Qwen, created by Alibaba Cloud. You are a helpful assistant.").Format(turns, tools, addGenerationPrompt: true));
     }
 }
