@@ -316,8 +316,8 @@ public sealed class ServerRolloutsTests : IDisposable
         var loaded = LoraModel.Load(fresh, folder);
         foreach (var ((_, saved), (_, current)) in loaded.Layers.Zip(_lora.Layers))
         {
-            Assert.True(saved.lora!.A.equal(current.lora!.A).item<bool>());
-            Assert.True(saved.lora!.B.equal(current.lora!.B).item<bool>());
+            Assert.True(saved.lora!.A.allclose(current.lora!.A, rtol: 0, atol: 0));
+            Assert.True(saved.lora!.B.allclose(current.lora!.B, rtol: 0, atol: 0));
         }
     }
 
