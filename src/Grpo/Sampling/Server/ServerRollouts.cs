@@ -127,7 +127,13 @@ public sealed class ServerRollouts : IRolloutSource, IDisposable
                 try
                 {
                     var (status, text) = await replica.PostAsync("v1/completions", body, stop.Token).ConfigureAwait(false);
-                    if ((int)status >= 500)
+                    // Busy (a full queue: grpo serve's bound, a proxy's rate limit) is not broken: ask again after a pause.
+                    for (int retry = 0; Busy(status) && retry < BusyRetries; retry++)
+                    {
+                        await Task.Delay(BusyPause * (1 << retry), stop.Token).ConfigureAwait(false);
+                        (status, text) = await replica.PostAsync("v1/completions", body, stop.Token).ConfigureAwait(false);
+                    }
+                    if ((int)status >= 500 || Busy(status))
                     {
                         Drop(replica, $"/v1/completions failed inside the server ({RolloutReplica.ErrorMessage(status, text)})", step);
                         return false;
@@ -148,6 +154,13 @@ public sealed class ServerRollouts : IRolloutSource, IDisposable
         }
         return [.. groups.SelectMany(g => g)];
     }
+
+    /// <summary>How often a busy server (429, 503) is asked again before it is dropped, with pauses doubling from <see cref="BusyPause"/>.</summary>
+    private const int BusyRetries = 5;
+
+    private static readonly TimeSpan BusyPause = TimeSpan.FromMilliseconds(250);
+
+    private static bool Busy(HttpStatusCode status) => status is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable;
 
     /// <summary>
     /// The model name this request asks for, publishing the adapter first when the policy has changed: after every

@@ -190,6 +190,23 @@ public sealed class ServerRolloutsTests : IDisposable
     }
 
     [Fact]
+    public async Task ABusyServerIsAskedAgainAndKept()
+    {
+        await using var server = await FakeRolloutServer.StartAsync();
+        int refusals = 2;
+        server.Intercept = (path, _, _) => Task.FromResult<(int, string)?>(
+            path == "/v1/completions" && Interlocked.Decrement(ref refusals) >= 0 ? (503, """{"error":{"message":"queue full"}}""") : null);
+        using var rollouts = Rollouts([server.Url]);
+
+        var completions = await rollouts.GenerateAsync(Request(1));
+
+        for (int i = 0; i < 3; i++) AssertIsChoice(completions[i], 0, i);
+        Assert.Equal(3, server.CompletionRequests.Count());
+        Assert.Equal([server.Url], rollouts.ActiveServers);
+        Assert.Empty(_logger.Lines);
+    }
+
+    [Fact]
     public async Task WithNoServerLeftTheRunStopsWithAClearError()
     {
         Uri first = FakeRolloutServer.Unreachable(), second = FakeRolloutServer.Unreachable();
