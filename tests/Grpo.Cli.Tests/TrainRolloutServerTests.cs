@@ -42,6 +42,20 @@ public sealed class TrainRolloutServerTests : IDisposable
         Assert.True(File.Exists(Path.Combine(Output, "adapter_model.safetensors")));
     }
 
+    [Fact]
+    public async Task WithEveryServerGoneTheRunStopsInOneLine()
+    {
+        var dead = FakeRolloutServer.Unreachable();
+
+        var (exitCode, _, error) = await Cli.RunAsync(Train("--rollout-server", dead.ToString()));
+
+        Assert.Equal(1, exitCode);
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith($"grpo train: warning: Rollout server {dead} dropped at step 1", lines[0]);
+        Assert.StartsWith("grpo train: No rollout server is left at step 1", lines[1]);
+        Assert.Equal(2, lines.Length);
+    }
+
     [Theory]
     [InlineData("--rollout-server http://localhost:8000 --full", "--rollout-server needs a LoRA adapter")]
     [InlineData("--rollout-server localhost:8000", "--rollout-server 'localhost:8000' is not an http(s) URL")]
