@@ -36,6 +36,7 @@ public sealed class RunPlan : IDisposable
     public static RunPlan Prepare(TrainSettings settings)
     {
         settings.ToGrpoOptions("validation");
+        settings.ToRolloutServerOptions("validation");
         if (settings.DataFile is null && settings.EvalDataFile is not null)
             throw new ArgumentException("--eval-data needs --data: the built-in problems come with their own held-out set.");
         var (train, heldOut) = settings.DataFile is null

@@ -6,6 +6,7 @@ using Grpo.Data;
 using Grpo.Lora;
 using Grpo.Modeling;
 using Grpo.Rewards.Math;
+using Grpo.Sampling.Server;
 using Grpo.Training;
 using Spectre.Console;
 using TorchSharp;
@@ -42,12 +43,20 @@ static class TrainCommand
         var evalCount = new Option<int>("--eval-count") { Description = "Held-out problems to measure.", DefaultValueFactory = _ => defaults.EvalCount };
         var evalEvery = new Option<int>("--eval-every") { Description = "Measure held-out accuracy every this many steps.", DefaultValueFactory = _ => defaults.EvalEvery };
         var threads = new Option<int>("--threads") { Description = "TorchSharp CPU threads.", DefaultValueFactory = _ => defaults.Threads };
+        var rolloutServers = new Option<string[]>("--rollout-server")
+        {
+            Description = "Sample from this OpenAI-compatible server (vLLM with --enable-lora, or grpo serve) instead of in process; repeat for replicas. Needs LoRA.",
+            HelpName = "url",
+        };
+        var adapterDir = new Option<DirectoryInfo?>("--adapter-dir") { Description = "Folder the rollout servers load each adapter version from, at the same path. Default: the run folder's published-adapters." };
+        var rolloutApiKey = new Option<string?>("--rollout-api-key") { Description = "Bearer key of the rollout servers (vLLM's --api-key)." };
 
         var root = new RootCommand(
             "GRPO on maths word problems, checked by the maths reward. With no options it trains the small built-in model on generated " +
             "arithmetic problems for a few minutes on a CPU and shows held-out accuracy before and after.")
         {
             model, data, evalData, output, steps, seed, loraRank, learningRate, groupSize, promptsPerStep, temperature, beta, maxLength, evalCount, evalEvery, threads,
+            rolloutServers, adapterDir, rolloutApiKey,
         };
         root.SetAction((parse, cancellationToken) => RunAsync(new TrainSettings
         {
@@ -67,6 +76,9 @@ static class TrainCommand
             EvalCount = parse.GetValue(evalCount),
             EvalEvery = parse.GetValue(evalEvery),
             Threads = parse.GetValue(threads),
+            RolloutServers = parse.GetValue(rolloutServers) ?? [],
+            AdapterDir = parse.GetValue(adapterDir)?.FullName,
+            RolloutApiKey = parse.GetValue(rolloutApiKey),
         }, cancellationToken));
         return root;
     }
@@ -99,7 +111,7 @@ static class TrainCommand
                 AnsiConsole.MarkupLine($"[yellow]Cancelled.[/] The unfinished run is in {Markup.Escape(plan.Folder.Working)}.");
                 return 130;
             }
-            catch (GrpoTrainingException e)
+            catch (Exception e) when (e is GrpoTrainingException or RolloutServerException)
             {
                 AnsiConsole.MarkupLine($"[red]Training failed:[/] {Markup.Escape(e.Message)} The unfinished run is in {Markup.Escape(plan.Folder.Working)}.");
                 return 2;
@@ -118,6 +130,7 @@ static class TrainCommand
         var clock = Stopwatch.StartNew();
         var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
         var options = settings.ToGrpoOptions(folder);
+        var servers = settings.ToRolloutServerOptions(folder);
         LoraModel? lora = settings.LoraRank > 0
             ? LoraModel.Apply(model, new LoraOptions { Rank = settings.LoraRank, Alpha = 2 * settings.LoraRank, Seed = settings.Seed }, plan.Model.Folder)
             : null;
@@ -131,6 +144,8 @@ static class TrainCommand
             ChatFormat = format.Chat,
             SystemPrompt = format.SystemPrompt,
             Reference = reference,
+            RolloutServer = servers,
+            Logger = servers is null ? null : new WarningLogger(),
             OnStep = metrics =>
             {
                 rewards.Add((metrics.Step, metrics.Reward));

@@ -1,3 +1,4 @@
+using Grpo.Sampling.Server;
 using Grpo.Training;
 
 namespace Grpo.Samples.MathReasoning;
@@ -58,6 +59,36 @@ public sealed record TrainSettings
 
     /// <summary>Problems generated for training the built-in model; default 4096.</summary>
     public int GeneratedTrainCount { get; init; } = 4096;
+
+    /// <summary>Base URLs of OpenAI-compatible servers (vLLM, grpo serve) to sample from instead of in process; empty (the default) samples in process.</summary>
+    public IReadOnlyList<string> RolloutServers { get; init; } = [];
+
+    /// <summary>Folder the servers load each adapter version from (same path for them); null for the run folder's published-adapters.</summary>
+    public string? AdapterDir { get; init; }
+
+    /// <summary>Bearer key of the rollout servers; null for none.</summary>
+    public string? RolloutApiKey { get; init; }
+
+    /// <summary>
+    /// The rollout servers' settings for a run writing into <paramref name="outputDir"/>, or null to sample in process;
+    /// throws when servers are asked for without an adapter (they hot-load adapters; full fine-tuning cannot be sent).
+    /// </summary>
+    public RolloutServerOptions? ToRolloutServerOptions(string outputDir)
+    {
+        if (RolloutServers.Count == 0) return null;
+        if (LoraRank == 0)
+            throw new ArgumentException("--rollout-server needs a LoRA adapter (--lora-rank above 0): " + ServerRollouts.FullFineTuningRefused);
+        var options = new RolloutServerOptions
+        {
+            Servers = [.. RolloutServers.Select(s => Uri.TryCreate(s, UriKind.Absolute, out var uri) ? uri
+                : throw new ArgumentException($"--rollout-server '{s}' is not a URL; give one like http://localhost:8000."))],
+            AdapterDir = AdapterDir ?? Path.Combine(outputDir, "published-adapters"),
+            ApiKey = RolloutApiKey,
+            RunName = "math",
+        };
+        options.Validate();
+        return options;
+    }
 
     /// <summary>The trainer's options for a run writing into <paramref name="outputDir"/>; throws naming any setting out of range.</summary>
     public GrpoOptions ToGrpoOptions(string outputDir)

@@ -1,12 +1,13 @@
 using System.Text.Json;
+using Grpo.Sampling.Server;
 using Grpo.Training;
 
 namespace Grpo.Cli;
 
 /// <summary>
-/// Turns the failures a command can expect (missing files, bad data, bad option values, a diverged run, Ctrl+C or
-/// SIGTERM) into one line on stderr and a non-zero exit code, instead of a stack trace. Anything else is a bug and
-/// still surfaces.
+/// Turns the failures a command can expect (missing files, bad data, bad option values, a diverged run, rollout
+/// servers that refuse or are gone, Ctrl+C or SIGTERM) into one line on stderr and a non-zero exit code, instead of a
+/// stack trace. Anything else is a bug and still surfaces.
 /// </summary>
 static class CommandErrors
 {
@@ -28,7 +29,8 @@ static class CommandErrors
             return Cancelled;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or JsonException
-                                       or ArgumentException or InvalidOperationException or GrpoTrainingException)
+                                       or ArgumentException or InvalidOperationException or GrpoTrainingException
+                                       or RolloutServerException)
         {
             // One line: ArgumentOutOfRangeException puts "Actual value was ..." on a second one.
             await error.WriteLineAsync($"grpo {command}: {e.Message.Split('\n')[0].Trim()}");

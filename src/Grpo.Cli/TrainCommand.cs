@@ -3,6 +3,7 @@ using System.Globalization;
 using Grpo.Data;
 using Grpo.Lora;
 using Grpo.Modeling;
+using Grpo.Sampling.Server;
 using Grpo.Training;
 
 namespace Grpo.Cli;
@@ -35,12 +36,14 @@ static class TrainCommand
         var full = new Option<bool>("--full") { Description = "Train every weight instead of a LoRA adapter (with --beta > 0 a frozen copy of the model is the KL reference)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in the output folder from its newest checkpoint, with its saved settings (options given here still win)." };
         var prompt = new PromptOptions();
+        var rollout = new RolloutServerCliOptions();
 
         var command = new Command("train", "Fine-tune a model with GRPO on a JSONL set, scored by verifiable rewards.")
         {
             model, data, evalData, config, output, rewards, loraRank, loraAlpha, full, resume,
         };
         prompt.AddTo(command);
+        rollout.AddTo(command, full);
         foreach (var (option, _) in GrpoOptionsBinding.Settings)
             command.Options.Add(option);
         command.Validators.Add(result =>
@@ -73,12 +76,13 @@ static class TrainCommand
             var rewardNames = parse.GetValue(rewards) is { Length: > 0 } named ? named : saved?.Rewards.ToArray() ?? ["math"];
             var run = new TrainRun(options, rewardNames, lora, parse.GetValue(model)!.FullName, parse.GetValue(data)!.FullName,
                 parse.GetValue(evalData)?.FullName ?? saved?.EvalData);
-            return await RunAsync(run, saved is not null, prompt, parse, parse.InvocationConfiguration.Output, cancellationToken);
+            return await RunAsync(run, saved is not null, prompt, rollout.From(parse, outputDir), parse, parse.InvocationConfiguration.Output, cancellationToken);
         }));
         return command;
     }
 
-    static async Task<int> RunAsync(TrainRun run, bool resume, PromptOptions prompt, ParseResult parse, TextWriter stdout, CancellationToken cancellationToken)
+    static async Task<int> RunAsync(TrainRun run, bool resume, PromptOptions prompt, RolloutServerOptions? servers, ParseResult parse, TextWriter stdout,
+        CancellationToken cancellationToken)
     {
         var outputDir = run.Options.OutputDir;
         string? checkpoint = null;
@@ -124,6 +128,9 @@ static class TrainCommand
             ChatFormat = prompts.ChatFormat,
             SystemPrompt = prompts.SystemPrompt,
             Reference = reference,
+            // Rollouts from servers: a server dropped mid-run is reported on stderr, and the run goes on with the others.
+            RolloutServer = servers,
+            Logger = servers is null ? null : new WarningLogger(parse.InvocationConfiguration.Error, "train"),
             OnStep = metrics =>
             {
                 if (ShowStep(metrics, run.Options.LoggingSteps)) stdout.WriteLine(FormatStep(metrics));
@@ -145,6 +152,8 @@ static class TrainCommand
             recorded = true;
             await stdout.WriteLineAsync($"training {(folder.Lora is { } l ? $"a LoRA adapter (r {l.Options.Rank}, alpha {l.Options.Alpha}, {l.TrainableParameterCount:N0} weights)" : "every weight")} " +
                 $"on {problems.Count} problems with rewards {string.Join(", ", run.Rewards)}; output in {outputDir}");
+            if (servers is not null)
+                await stdout.WriteLineAsync($"sampling from {string.Join(", ", servers.Servers)}; adapter versions in {servers.AdapterDir}");
             await (evalProblems is null
                 ? trainer.TrainAsync(problems, null, cancellationToken)
                 : trainer.TrainAsync(problems, evalProblems, null, cancellationToken));

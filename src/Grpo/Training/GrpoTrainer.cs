@@ -4,6 +4,7 @@ using Grpo.Lora;
 using Grpo.Modeling;
 using Grpo.Rewards;
 using Grpo.Sampling;
+using Grpo.Sampling.Server;
 using Grpo.Tokenization;
 using Microsoft.Extensions.Logging;
 
@@ -35,7 +36,7 @@ public sealed class GrpoTrainer : IDisposable
     private readonly GrpoOptions _options;
     private readonly RewardRunner _rewards;
     private readonly IReadOnlyList<int>? _eosTokenIds;
-    private InProcessRollouts? _rollouts;
+    private IRolloutSource? _rollouts;
     private PolicyOptimizer? _optimizer;
     private GrpoRun? _run;
 
@@ -75,6 +76,13 @@ public sealed class GrpoTrainer : IDisposable
 
     /// <summary>Called after every step with its metrics, on the training thread.</summary>
     public Action<GrpoStepMetrics>? OnStep { get; init; }
+
+    /// <summary>
+    /// Sample from OpenAI-compatible servers (vLLM, <c>grpo serve</c>) instead of in process, publishing the adapter to
+    /// them as it trains (<see cref="ServerRollouts"/>); null (the default) samples in process. Needs an adapter: full
+    /// fine-tuning with servers is refused. Dropped servers are reported to <see cref="Logger"/> as warnings.
+    /// </summary>
+    public RolloutServerOptions? RolloutServer { get; init; }
 
     /// <summary>Receives a line of metrics every <see cref="GrpoOptions.LoggingSteps"/> steps; null for none.</summary>
     public ILogger? Logger { get; init; }
@@ -119,7 +127,7 @@ public sealed class GrpoTrainer : IDisposable
     private GrpoRun Build()
     {
         var reference = _options.Beta == 0 ? null : KlReference.For(_model, _lora, Reference);
-        _rollouts = new InProcessRollouts(_model, _tokenizer, new SamplingOptions
+        var sampling = new SamplingOptions
         {
             Temperature = _options.Temperature,
             TopP = _options.TopP,
@@ -128,7 +136,10 @@ public sealed class GrpoTrainer : IDisposable
             MaxNewTokens = _options.MaxCompletionLength,
             EosTokenIds = _eosTokenIds,
             PromptsPerBatch = _options.PromptsPerStep,
-        });
+        };
+        _rollouts = RolloutServer is null
+            ? new InProcessRollouts(_model, _tokenizer, sampling)
+            : new ServerRollouts(_model, _lora, _tokenizer, sampling, RolloutServer, () => _run?.Step ?? 0, Logger);
         var weights = new CheckpointWeights(_model, _lora);
         _optimizer = new PolicyOptimizer(weights.Trainable, _options);
         var step = new GrpoStep(_model, _rollouts, _rewards, new GrpoLoss(GrpoLossSettings.From(_options)), _optimizer, reference, _options);
@@ -149,7 +160,7 @@ public sealed class GrpoTrainer : IDisposable
     public void Dispose()
     {
         _run?.Dispose();
-        _rollouts?.Dispose();
+        (_rollouts as IDisposable)?.Dispose();
         _optimizer?.Dispose();
     }
 }
