@@ -1,0 +1,73 @@
+using System.Net;
+
+namespace Grpo.Cli.Tests;
+
+/// <summary>How <c>grpo serve</c> queues requests: concurrent ones decode in one batch, the queue is bounded, a departed client's request is dropped.</summary>
+public sealed class ServeSchedulingTests
+{
+    /// <summary>Polls until <paramref name="condition"/> holds: waits for the server to see requests, asserts nothing about time.</summary>
+    static async Task Until(Func<bool> condition)
+    {
+        for (int i = 0; i < 2000 && !condition(); i++) await Task.Delay(10);
+        Assert.True(condition(), "the server never reached the expected state");
+    }
+
+    [Fact]
+    public async Task TwoConcurrentRequestsDecodeInOneBatch()
+    {
+        await using var server = await ServeTestServer.StartAsync();
+        var scheduler = server.Host.Scheduler;
+        Task<(HttpStatusCode, System.Text.Json.JsonElement, string)> first, second;
+        long before = scheduler.Batches;
+        using (scheduler.Hold())
+        {
+            first = server.PostAsync("/v1/completions", """{"prompt": [1, 2, 3], "n": 2, "max_tokens": 4, "seed": 1}""");
+            second = server.PostAsync("/v1/completions", """{"prompt": ["hello", "x"], "n": 4, "max_tokens": 4}""");
+            await Until(() => scheduler.Queued == 2);
+        }
+        var (firstStatus, firstBody, firstText) = await first;
+        var (secondStatus, secondBody, secondText) = await second;
+        Assert.True(firstStatus == HttpStatusCode.OK, firstText);
+        Assert.True(secondStatus == HttpStatusCode.OK, secondText);
+        Assert.Equal(before + 1, scheduler.Batches);
+        Assert.Equal(2, scheduler.LastBatchRequests);
+        Assert.Equal(2, firstBody.GetProperty("choices").GetArrayLength());
+        Assert.Equal(8, secondBody.GetProperty("choices").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task AFullQueueAnswers503AndTheQueuedRequestStillCompletes()
+    {
+        await using var server = await ServeTestServer.StartAsync(new Serve.ServeSettings { MaxQueue = 1 });
+        var scheduler = server.Host.Scheduler;
+        Task<(HttpStatusCode, System.Text.Json.JsonElement, string)> queued;
+        using (scheduler.Hold())
+        {
+            queued = server.PostAsync("/v1/completions", """{"prompt": "a", "max_tokens": 2}""");
+            await Until(() => scheduler.Queued == 1);
+            var (status, body, _) = await server.PostAsync("/v1/completions", """{"prompt": "b", "max_tokens": 2}""");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+            Assert.Contains("--max-queue", body.GetProperty("error").GetProperty("message").GetString());
+        }
+        Assert.Equal(HttpStatusCode.OK, (await queued).Item1);
+    }
+
+    [Fact]
+    public async Task AQueuedRequestWhoseClientLeftIsDropped()
+    {
+        await using var server = await ServeTestServer.StartAsync();
+        var scheduler = server.Host.Scheduler;
+        long batches = scheduler.Batches;
+        using (scheduler.Hold())
+        {
+            using var leave = new CancellationTokenSource();
+            var abandoned = server.PostAsync("/v1/completions", """{"prompt": "a", "max_tokens": 2}""", cancellationToken: leave.Token);
+            await Until(() => scheduler.Queued == 1);
+            leave.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+            await Until(() => scheduler.Dropped == 1 && scheduler.Queued == 0);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await server.PostAsync("/v1/completions", """{"prompt": "b", "max_tokens": 2}""")).Status);
+        Assert.Equal(batches + 1, scheduler.Batches);
+    }
+}
