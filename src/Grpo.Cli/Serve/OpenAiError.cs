@@ -32,6 +32,6 @@ sealed class OpenAiError(int status, string type, string message, string? param 
     {
         response.StatusCode = Status;
         response.ContentType = "application/json";
-        return response.WriteAsync(Body().ToJsonString());
+        return response.WriteAsync(Body().ToJsonString(OpenAiResponses.Json));
     }
 }

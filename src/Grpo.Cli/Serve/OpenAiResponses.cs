@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Grpo.Sampling;
 using Grpo.Tokenization;
@@ -20,6 +22,9 @@ namespace Grpo.Cli.Serve;
 /// </remarks>
 static class OpenAiResponses
 {
+    /// <summary>How bodies are written: text as it is (backticks, '&lt;|im_end|&gt;'), escaping only what JSON requires.</summary>
+    public static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>The body of a <c>/v1/completions</c> response.</summary>
     public static JsonObject Completion(GenerationRequest request, IReadOnlyList<Completion> completions, ServedModels models, IReadOnlyList<int> eosTokenIds)
     {

@@ -157,7 +157,7 @@ sealed class ServeHost : IAsyncDisposable
     static Task Json(HttpResponse response, JsonObject body)
     {
         response.ContentType = "application/json";
-        return response.WriteAsync(body.ToJsonString());
+        return response.WriteAsync(body.ToJsonString(OpenAiResponses.Json));
     }
 
     /// <summary>Stops decoding (queued requests get 503), then stops listening, then frees the models.</summary>
