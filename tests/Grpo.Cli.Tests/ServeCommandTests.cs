@@ -50,6 +50,25 @@ public sealed class ServeCommandTests : IDisposable
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetAsync("/health"));
     }
 
+    [Fact]
+    public async Task SigtermAnswersTheRequestInFlightWith503AndExitsZero()
+    {
+        var model = TinyModelFolder.Create(Path.Combine(_directory, "model"), alwaysSeven: true);
+        using var serve = CliProcess.Start("Grpo.Cli.dll", "serve", "--model", model, "--port", "0");
+        await serve.WaitForLineAsync("listening on ");
+        using var client = new HttpClient { BaseAddress = new Uri(serve.Output.Split('\n')[0]["listening on ".Length..]) };
+        // The model never ends a completion by itself: 64 rows of 2040 tokens (130k tokens, tens of seconds here).
+        var inFlight = client.PostAsync("/v1/completions", new StringContent("""{"prompt": "a", "n": 64, "max_tokens": 2040}"""));
+        await Task.Delay(TimeSpan.FromSeconds(1));   // for the request to reach the decode loop; nothing about time is asserted
+        serve.Signal("TERM");
+
+        Assert.Equal(0, await serve.WaitForExitAsync());
+        using var response = await inFlight;
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("stop", await response.Content.ReadAsStringAsync());   // stopped while decoding, or stopping before its turn
+        Assert.Equal("grpo serve: stopped.", Assert.Single(serve.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
     [Theory]
     [InlineData("--host", "example.org", "is not an IP address")]
     [InlineData("--max-queue", "0", "--max-queue 0 must be at least 1")]

@@ -53,6 +53,22 @@ public sealed class ServeSchedulingTests
     }
 
     [Fact]
+    public async Task StoppingTheServerAnswersQueuedRequestsWith503()
+    {
+        await using var server = await ServeTestServer.StartAsync();
+        var scheduler = server.Host.Scheduler;
+        var hold = scheduler.Hold();
+        var queued = server.PostAsync("/v1/completions", """{"prompt": "a", "max_tokens": 2}""");
+        await Until(() => scheduler.Queued == 1);
+        var stopping = server.Host.DisposeAsync();
+        var (status, body, _) = await queued;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Contains("another replica", body.GetProperty("error").GetProperty("message").GetString());
+        hold.Dispose();
+        await stopping;
+    }
+
+    [Fact]
     public async Task AQueuedRequestWhoseClientLeftIsDropped()
     {
         await using var server = await ServeTestServer.StartAsync();

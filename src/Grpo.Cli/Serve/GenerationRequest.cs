@@ -43,6 +43,8 @@ sealed record GenerationRequest
         var model = ServedModel(fields, models);
         var format = models.Base.ChatFormat
             ?? throw OpenAiError.BadRequest($"The model folder '{models.Base.Path}' has no chat template; use /v1/completions with the prompt text.", "messages");
+        if (fields.Bool("continue_final_message") == true)
+            throw OpenAiError.BadRequest("`continue_final_message` is not supported; end the messages with a user turn.", "continue_final_message");
         var text = format.Format(Messages(fields), fields.Bool("add_generation_prompt") ?? true);
         int[] prompt = models.Tokenizer.Encode(text);
         if (prompt.Length == 0) throw OpenAiError.BadRequest("The messages format to an empty prompt.", "messages");

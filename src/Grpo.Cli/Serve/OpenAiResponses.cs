@@ -59,7 +59,7 @@ static class OpenAiResponses
             choices.Add(new JsonObject
             {
                 ["index"] = i,
-                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text, ["tool_calls"] = new JsonArray() },
+                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text },
                 ["logprobs"] = request.Logprobs ? ChatLogprobs(c, models.Tokenizer) : null,
                 ["finish_reason"] = reason,
                 ["stop_reason"] = stopReason,

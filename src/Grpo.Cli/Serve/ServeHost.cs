@@ -20,6 +20,7 @@ sealed class ServeHost : IAsyncDisposable
 {
     readonly WebApplication _app;
     readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    int _disposed;
 
     ServeHost(WebApplication app, ServedModels models, ServeScheduler scheduler, string? apiKey)
     {
@@ -160,9 +161,10 @@ sealed class ServeHost : IAsyncDisposable
         return response.WriteAsync(body.ToJsonString(OpenAiResponses.Json));
     }
 
-    /// <summary>Stops decoding (queued requests get 503), then stops listening, then frees the models.</summary>
+    /// <summary>Stops decoding (queued requests get 503), then stops listening, then frees the models. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Scheduler.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
