@@ -21,8 +21,8 @@ public sealed class ServeSchedulingTests
         long before = scheduler.Batches;
         using (scheduler.Hold())
         {
-            first = server.PostAsync("/v1/completions", """{"prompt": [1, 2, 3], "n": 2, "max_tokens": 4, "seed": 1}""");
-            second = server.PostAsync("/v1/completions", """{"prompt": ["hello", "x"], "n": 4, "max_tokens": 4}""");
+            first = server.PostAsync("/v1/completions", """{"prompt": [1, 2, 3], "n": 2, "max_tokens": 4, "seed": 1, "logprobs": 0, "return_token_ids": true}""");
+            second = server.PostAsync("/v1/completions", """{"prompt": ["hello", "x"], "n": 4, "max_tokens": 4, "logprobs": 0, "return_token_ids": true}""");
             await Until(() => scheduler.Queued == 2);
         }
         var (firstStatus, firstBody, firstText) = await first;
@@ -31,8 +31,19 @@ public sealed class ServeSchedulingTests
         Assert.True(secondStatus == HttpStatusCode.OK, secondText);
         Assert.Equal(before + 1, scheduler.Batches);
         Assert.Equal(2, scheduler.LastBatchRequests);
-        Assert.Equal(2, firstBody.GetProperty("choices").GetArrayLength());
-        Assert.Equal(8, secondBody.GetProperty("choices").GetArrayLength());
+        // Each request gets its own prompts' choices back, in order, and rows of different prompt lengths, left-padded
+        // into one batch, still report the log-probs the trainer computes for each prompt alone.
+        int[][] prompts = [[1, 2, 3], [1, 2, 3], .. Enumerable.Repeat("hello"u8.ToArray().Select(b => (int)b).ToArray(), 4), .. Enumerable.Repeat(new[] { (int)'x' }, 4)];
+        var choices = firstBody.GetProperty("choices").EnumerateArray().Concat(secondBody.GetProperty("choices").EnumerateArray()).ToList();
+        Assert.Equal(prompts.Length, choices.Count);
+        for (int i = 0; i < choices.Count; i++)
+        {
+            Assert.Equal(prompts[i], ServeTestServer.Ints(choices[i].GetProperty("prompt_token_ids")));
+            var ids = ServeTestServer.Ints(choices[i].GetProperty("token_ids"));
+            var served = choices[i].GetProperty("logprobs").GetProperty("token_logprobs").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+            var trainer = server.TrainerLogProbs(prompts[i], ids, 1.0);
+            for (int t = 0; t < ids.Length; t++) Assert.True(Math.Abs(trainer[t] - served[t]) < 1e-4, $"choice {i} token {t}: served {served[t]}, trainer {trainer[t]}");
+        }
     }
 
     [Fact]
