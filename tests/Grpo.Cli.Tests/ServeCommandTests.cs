@@ -33,15 +33,18 @@ public sealed class ServeCommandTests : IDisposable
     public async Task PrintsItsAddressServesAndStopsCleanly()
     {
         var model = TinyModelFolder.Create(Path.Combine(_directory, "model"));
+        var adapter = ServeTestServer.SaveAdapter(model, Path.Combine(_directory, "adapter"));
         var stdout = new FirstLineWriter();
         using var stop = new CancellationTokenSource();
-        var run = Cli.RunAsync(["serve", "--model", model, "--port", "0"], stdout, stop.Token);
+        var run = Cli.RunAsync(["serve", "--model", model, "--port", "0", "--lora-modules", $"mine={adapter}"], stdout, stop.Token);
         var line = await stdout.FirstLine.Task.WaitAsync(TimeSpan.FromMinutes(1));
         Assert.Matches(@"^listening on http://127\.0\.0\.1:\d+$", line);
 
         using var client = new HttpClient { BaseAddress = new Uri(line["listening on ".Length..]) };
         Assert.True((await client.GetAsync("/health")).IsSuccessStatusCode);
-        Assert.Contains(model, await client.GetStringAsync("/v1/models"));   // named as --model was given
+        var models = await client.GetStringAsync("/v1/models");
+        Assert.Contains(System.Text.Json.JsonSerializer.Serialize(model), models);   // named as --model was given
+        Assert.Contains("\"id\":\"mine\"", models);
 
         stop.Cancel();
         var (exitCode, _, error) = await run;
@@ -70,10 +73,20 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Equal("grpo serve: stopped.", Assert.Single(serve.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
     }
 
+    [Fact]
+    public async Task AStartupAdapterThatDoesNotFitIsOneLine()
+    {
+        var model = TinyModelFolder.Create(Path.Combine(_directory, "model"));
+        var (exitCode, _, error) = await Cli.RunAsync("serve", "--model", model, "--port", "0", "--lora-modules", "mine=/no/such/adapter");
+        Assert.Equal(1, exitCode);
+        Assert.Equal("grpo serve: --lora-modules mine=/no/such/adapter: The adapter folder '/no/such/adapter' does not exist.", error.TrimEnd('\n'));
+    }
+
     [Theory]
     [InlineData("--host", "example.org", "is not an IP address")]
     [InlineData("--max-queue", "0", "--max-queue 0 must be at least 1")]
     [InlineData("--adapter-root", "/no/such/folder", "--adapter-root '/no/such/folder' does not exist")]
+    [InlineData("--lora-modules", "mine", "--lora-modules 'mine' is not NAME=PATH")]
     public async Task BadOptionsAreOneLineBeforeTheModelLoads(string option, string value, string message)
     {
         var (exitCode, _, error) = await Cli.RunAsync("serve", "--model", Path.Combine(_directory, "none"), option, value);

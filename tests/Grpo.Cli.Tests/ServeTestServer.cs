@@ -57,17 +57,19 @@ sealed class ServeTestServer : IAsyncDisposable
     /// Saves an adapter of rank <paramref name="rank"/> on this server's model, with B drawn at random so that it changes
     /// the outputs (a fresh adapter's B is zero), under the adapter root; returns its folder.
     /// </summary>
-    public string SaveAdapter(string name, int rank = 4, long seed = 7)
+    public string SaveAdapter(string name, int rank = 4, long seed = 7) => SaveAdapter(ModelPath, Path.Combine(AdapterRoot, name), rank, seed);
+
+    /// <summary>As <see cref="SaveAdapter(string, int, long)"/>, on the model in <paramref name="modelPath"/>, into <paramref name="folder"/>.</summary>
+    public static string SaveAdapter(string modelPath, string folder, int rank = 4, long seed = 7)
     {
-        using var model = Checkpoint.Load(ModelPath);
-        var lora = LoraModel.Apply(model, new LoraOptions { Rank = rank, Alpha = 2 * rank }, Path.GetFullPath(ModelPath));
+        using var model = Checkpoint.Load(modelPath);
+        var lora = LoraModel.Apply(model, new LoraOptions { Rank = rank, Alpha = 2 * rank }, Path.GetFullPath(modelPath));
         using (no_grad())
         {
             using var generator = new Generator((ulong)seed);
             foreach (var (_, layer) in lora.Layers)
                 layer.lora!.B.copy_(randn(layer.lora.B.shape, generator: generator) * 0.5);
         }
-        var folder = Path.Combine(AdapterRoot, name);
         lora.Save(folder);
         return folder;
     }

@@ -24,11 +24,16 @@ static class ServeCommand
         var servedName = new Option<string?>("--served-model-name") { Description = "The name requests give for the base model. [default: the --model argument as given, as vLLM names it]" };
         var maxQueue = new Option<int>("--max-queue") { Description = "Most requests waiting for the model; more are refused with 503.", DefaultValueFactory = _ => 256 };
         var maxBatchRows = new Option<int>("--max-batch-rows") { Description = "Most completions (prompts × n) decoded together in one batch.", DefaultValueFactory = _ => 64 };
+        var loraModules = new Option<string[]>("--lora-modules")
+        {
+            Description = "Adapters to serve from the start, as NAME=PATH (PEFT folders; vLLM's --lora-modules); requests name them as 'model'. [default: none]",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var maxLoras = new Option<int>("--max-loras") { Description = "Most adapters loaded at once; each holds its own copy of the base weights in memory.", DefaultValueFactory = _ => 2 };
 
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (completions, chat, LoRA adapters loaded by name).")
         {
-            model, adapterRoot, host, port, apiKey, servedName, maxQueue, maxBatchRows, maxLoras,
+            model, adapterRoot, host, port, apiKey, servedName, maxQueue, maxBatchRows, loraModules, maxLoras,
         };
         command.SetAction((parse, cancellationToken) => CommandErrors.RunAsync("serve", parse.InvocationConfiguration.Error, async () =>
         {
@@ -44,12 +49,15 @@ static class ServeCommand
                 MaxLoras = parse.GetValue(maxLoras),
             };
             settings.Validate();
+            var startupAdapters = (parse.GetValue(loraModules) ?? []).Select(ParseLoraModule).ToList();
             var modelArgument = parse.GetResult(model)!.Tokens[0].Value;
             var folder = ModelFolder.Open(parse.GetValue(model)!.FullName, 1, "--max-new-tokens");
             var models = new ServedModels(folder, settings.ServedModelName ?? modelArgument, settings.AdapterRoot, settings.MaxLoras);
             ServeHost server;
             try
             {
+                foreach (var (name, path) in startupAdapters)
+                    LoadStartupAdapter(models, name, path);
                 server = await ServeHost.StartAsync(models, settings, cancellationToken);
             }
             catch
@@ -74,5 +82,23 @@ static class ServeCommand
             return 0;
         }));
         return command;
+    }
+
+    static (string Name, string Path) ParseLoraModule(string module) =>
+        module.Split('=', 2) is [var name, var path] && name != "" && path != ""
+            ? (name, path)
+            : throw new ArgumentException($"--lora-modules '{module}' is not NAME=PATH; give the adapter's name, '=', and its folder, e.g. mine=runs/x/adapter.");
+
+    /// <summary>Loads one --lora-modules adapter, its refusal turned into the command's one-line error.</summary>
+    static void LoadStartupAdapter(ServedModels models, string name, string path)
+    {
+        try
+        {
+            models.LoadStartupAdapter(name, path);
+        }
+        catch (OpenAiError e)
+        {
+            throw new InvalidOperationException($"--lora-modules {name}={path}: {e.Message}");
+        }
     }
 }

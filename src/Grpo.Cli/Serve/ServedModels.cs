@@ -68,11 +68,19 @@ sealed class ServedModels : IDisposable
 
     /// <summary>
     /// Loads the PEFT adapter in <paramref name="path"/> (absolute, or relative to the adapter root) under
-    /// <paramref name="name"/>. Refused with a 4xx, before any weights load where it can be: a name in use, no adapter
-    /// root, a folder outside it or missing, a full house; then, from the loader, an adapter of another base, rank or
-    /// target layers than this model's.
+    /// <paramref name="name"/>, for <c>/v1/load_lora_adapter</c>. Refused with a 4xx, before any weights load where it
+    /// can be: a name in use, no adapter root, a folder outside it or missing, a full house; then, from the loader, an
+    /// adapter of another base, rank or target layers than this model's.
     /// </summary>
-    public void LoadAdapter(string name, string path)
+    public void LoadAdapter(string name, string path) => Load(name, path, AllowedFolder);
+
+    /// <summary>
+    /// Loads an adapter named on the command line (<c>--lora-modules NAME=PATH</c>): the operator chose the folder, so
+    /// it need not lie inside the adapter root; every other check and refusal is <see cref="LoadAdapter"/>'s.
+    /// </summary>
+    public void LoadStartupAdapter(string name, string path) => Load(name, path, System.IO.Path.GetFullPath);
+
+    void Load(string name, string path, Func<string, string> resolve)
     {
         if (name == BaseName)
             throw new OpenAiError(StatusCodes.Status400BadRequest, "InvalidUserInput", $"'{name}' is the base model's name; give the adapter another.", "lora_name");
@@ -85,7 +93,7 @@ sealed class ServedModels : IDisposable
                 throw new OpenAiError(StatusCodes.Status400BadRequest, "InvalidUserInput",
                     $"{_adapters.Count} adapters are loaded, the most this server holds (--max-loras); unload one first.", "lora_name");
         }
-        var folder = AllowedFolder(path);
+        var folder = resolve(path);
         try
         {
             ModelFolder.CheckAdapter(folder);
