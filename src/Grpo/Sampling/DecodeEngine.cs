@@ -26,7 +26,26 @@ namespace Grpo.Sampling;
 /// the model's dtype with one row per slot, in the order the slots were given; pass them to
 /// <see cref="TokenSampler.Sample"/>. Not thread-safe. Runs without autograd. Dispose it to free the cache.
 /// </para>
+/// <para>
+/// A token enters a slot's cache only when it is passed to <see cref="Decode"/> or <see cref="Append"/>, so the last
+/// token a row sampled is not in the cache yet. A multi-turn rollout therefore drops a row that stopped at a tool
+/// call from the slots it decodes, and when the tool answers, appends that last sampled token followed by the reply's
+/// tokens in one <see cref="Append"/>, and takes the returned logits as the row's next distribution; the other rows
+/// decode on meanwhile. Capacity is per slot, prompt plus everything appended or decoded; exceeding it is refused
+/// before anything is written.
+/// </para>
 /// </summary>
+/// <example>
+/// <code>
+/// using var engine = new DecodeEngine(model, slots: 64, capacity: 4096);
+/// var slot = engine.Acquire(1);                                  // a request arrives
+/// var logits = engine.Append(slot, [promptIds]);                 // its prefill, [1, vocab]
+/// var (token, logProb) = TokenSampler.Sample(logits, options, generator);
+/// logits = engine.Decode(slot, token);                           // each step, for all active slots at once
+/// engine.Append(slot, [[lastSampledId, .. toolReplyIds]]);       // a row that paused for a tool resumes
+/// engine.Release(slot[0]);                                       // done: the slot is free for the next request
+/// </code>
+/// </example>
 public sealed class DecodeEngine : IDisposable
 {
     private readonly CausalLM _model;
