@@ -8,13 +8,17 @@ namespace Grpo.Sampling;
 /// of transformers' logits warpers), then one multinomial draw from a seeded generator. Filtering looks only at the
 /// most likely tokens: one <c>topk</c> of <see cref="CandidateCount"/> candidates (or of TopK), never a sort or second
 /// softmax of the whole vocabulary. That is exact whenever the kept set lies inside the candidates, which the sampler
-/// checks per row; a row whose nucleus reaches past them (a flat distribution) is redrawn over its whole sorted
-/// vocabulary, which costs one host synchronisation for the check when top-p or min-p is on without top-k.
+/// checks per row; a row whose nucleus reaches past them (a flat distribution) is redrawn from 16 times as many, and
+/// past those over its whole sorted vocabulary. The check costs one host synchronisation per tier when top-p or
+/// min-p is on without top-k.
 /// </summary>
 public static class TokenSampler
 {
-    /// <summary>Most likely tokens that top-p / min-p filtering examines before falling back to the whole vocabulary.</summary>
+    /// <summary>Most likely tokens that top-p / min-p filtering examines first.</summary>
     public const int CandidateCount = 256;
+
+    /// <summary>The candidate sets tried in turn for rows whose kept set is larger, before the whole vocabulary.</summary>
+    private static readonly int[] CandidateTiers = [CandidateCount, 16 * CandidateCount];
 
     /// <summary>
     /// logits [B, V] (any float dtype) -> tokens [B] int64 and their log-probs [B] float32.
@@ -37,26 +41,37 @@ public static class TokenSampler
         {
             tokens = scaled.sub(logNormaliser).exp_().multinomial(1, generator: generator);
         }
+        else if (topK)
+        {
+            var (values, indexes) = scaled.topk(options.TopK, dim: -1);   // sorted, most likely first
+            tokens = DrawSorted(values, indexes, logNormaliser, options, topKApplied: true, generator);
+        }
         else
         {
-            int k = topK ? options.TopK : (int)Math.Min(CandidateCount, vocab);
-            var (values, indexes) = scaled.topk(k, dim: -1);   // sorted, most likely first
-            tokens = DrawSorted(values, indexes, logNormaliser, options, topK, generator);
-            if (!topK && k < vocab)
+            // Widening candidate sets, the last the whole sorted vocabulary; each tier redraws only the rows whose kept
+            // set the previous one could not hold.
+            Tensor? drawnSoFar = null;
+            Tensor? rows = null;   // null: every row
+            foreach (long k in CandidateTiers.Select(c => Math.Min(c, vocab)).Append(vocab).Distinct())
             {
+                var part = rows is null ? scaled : scaled.index_select(0, rows);
+                var partNormaliser = rows is null ? logNormaliser : logNormaliser.index_select(0, rows);
+                var (values, indexes) = k < vocab ? part.topk((int)k, dim: -1) : part.sort(-1, descending: true);
+                var drawn = DrawSorted(values, indexes, partNormaliser, options, topKApplied: false, generator);
+                drawnSoFar = rows is null ? drawn : drawnSoFar!.index_copy_(0, rows, drawn);
+                if (k == vocab) break;
+
                 // Tokens past the candidates are dropped when the candidates already hold top_p of the mass, or when
-                // the least likely candidate already falls under min_p; other rows need the whole vocabulary.
-                var probs = values.sub(logNormaliser).exp_();
-                var exact = zeros(probs.shape[0], dtype: ScalarType.Bool, device: probs.device);
-                if (options.TopP < 1.0) exact = exact.logical_or(probs.sum(-1).ge(options.TopP));
-                if (options.MinP > 0) exact = exact.logical_or(probs.select(1, k - 1).lt(probs.select(1, 0) * options.MinP));
-                var rows = exact.logical_not().nonzero().squeeze(-1);
-                if (rows.shape[0] > 0)
-                {
-                    var (allValues, allIndexes) = scaled.index_select(0, rows).sort(-1, descending: true);
-                    tokens.index_copy_(0, rows, DrawSorted(allValues, allIndexes, logNormaliser.index_select(0, rows), options, false, generator));
-                }
+                // the least likely candidate already falls under min_p; other rows need the next tier.
+                var probs = values.sub(partNormaliser).exp_();
+                var held = zeros(probs.shape[0], dtype: ScalarType.Bool, device: probs.device);
+                if (options.TopP < 1.0) held = held.logical_or(probs.sum(-1).ge(options.TopP));
+                if (options.MinP > 0) held = held.logical_or(probs.select(1, k - 1).lt(probs.select(1, 0) * options.MinP));
+                var open = held.logical_not().nonzero().squeeze(-1);
+                if (open.shape[0] == 0) break;
+                rows = rows is null ? open : rows.index_select(0, open);
             }
+            tokens = drawnSoFar!;
         }
         var tokenLogProbs = scaled.gather(-1, tokens).sub_(logNormaliser).squeeze(-1);
         return (tokens.squeeze(-1).MoveToOuterDisposeScope(), tokenLogProbs.MoveToOuterDisposeScope());

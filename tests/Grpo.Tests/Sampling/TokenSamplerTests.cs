@@ -13,7 +13,7 @@ namespace Grpo.Tests.Sampling;
 public class TokenSamplerTests
 {
     private const int Vocab = 1000;   // well past TokenSampler.CandidateCount
-    private const int Draws = 8000;
+    private const int Draws = 5000;
 
     /// <summary>The exact sampling distribution over the vocabulary, float64.</summary>
     private static double[] ExactDistribution(double[] logits, SamplingOptions o)
@@ -54,14 +54,15 @@ public class TokenSamplerTests
     }
 
     /// <summary>Draws <see cref="Draws"/> tokens from one row of logits and checks frequencies and log-probs against float64.</summary>
-    private static int[] CheckAgainstExact(double[] logits, SamplingOptions options, ulong seed)
+    private static int[] CheckAgainstExact(double[] logits, SamplingOptions options, ulong seed, int draws = Draws)
     {
+        int vocab = logits.Length;
         var expected = ExactDistribution(logits, options);
         var scaled = logits.Select(l => l / options.Temperature).ToArray();
         double max = scaled.Max(), logZ = max + Math.Log(scaled.Sum(s => Math.Exp(s - max)));
 
         using var row = tensor(logits.Select(l => (float)l).ToArray());
-        using var batch = row.unsqueeze(0).expand(Draws, Vocab).contiguous();
+        using var batch = row.unsqueeze(0).expand(draws, vocab).contiguous();
         using var generator = new Generator(seed, CPU);
         var (tokens, logProbs) = TokenSampler.Sample(batch, options, generator);
         var drawn = tokens.data<long>().Select(t => (int)t).ToArray();
@@ -69,14 +70,14 @@ public class TokenSamplerTests
         tokens.Dispose();
         logProbs.Dispose();
 
-        for (int i = 0; i < Draws; i++)
+        for (int i = 0; i < draws; i++)
         {
             Assert.True(expected[drawn[i]] > 0, $"token {drawn[i]} was drawn but the exact rule drops it");
             Assert.True(Math.Abs(drawnLogProbs[i] - (scaled[drawn[i]] - logZ)) < 1e-4, $"log-prob of {drawn[i]}: {drawnLogProbs[i]} vs {scaled[drawn[i]] - logZ}");
         }
         // Frequencies in ten bins of equal expected mass (tokens by rank), each within 5 standard deviations.
-        var byRank = Enumerable.Range(0, Vocab).Where(i => expected[i] > 0).OrderByDescending(i => expected[i]).ToArray();
-        var bin = new int[Vocab];
+        var byRank = Enumerable.Range(0, vocab).Where(i => expected[i] > 0).OrderByDescending(i => expected[i]).ToArray();
+        var bin = new int[vocab];
         double cumulative = 0;
         foreach (var i in byRank)
         {
@@ -86,8 +87,8 @@ public class TokenSamplerTests
         for (int b = 0; b < 10; b++)
         {
             double p = byRank.Where(i => bin[i] == b).Sum(i => expected[i]);
-            double observed = drawn.Count(t => bin[t] == b) / (double)Draws;
-            double sigma = Math.Sqrt(p * (1 - p) / Draws);
+            double observed = drawn.Count(t => bin[t] == b) / (double)draws;
+            double sigma = Math.Sqrt(p * (1 - p) / draws);
             Assert.True(Math.Abs(observed - p) <= 5 * sigma + 1e-9, $"bin {b}: drawn {observed:F4}, exact {p:F4} (sigma {sigma:F4})");
         }
         return drawn;
@@ -101,11 +102,14 @@ public class TokenSamplerTests
     }
 
     /// <summary>A nearly flat row: the nucleus spans hundreds of tokens, more than the candidates.</summary>
-    private static double[] Flat(int seed)
+    private static double[] Flat(int seed, int vocab = Vocab)
     {
         var random = new Random(seed);
-        return Enumerable.Range(0, Vocab).Select(_ => 0.3 * random.NextDouble()).ToArray();
+        return Enumerable.Range(0, vocab).Select(_ => 0.3 * random.NextDouble()).ToArray();
     }
+
+    private static HashSet<int> Top(double[] logits, int count) =>
+        Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).Take(count).ToHashSet();
 
     [Fact]
     public void TopPWithinTheCandidatesDrawsTheExactNucleusDistribution() =>
@@ -116,8 +120,19 @@ public class TokenSamplerTests
     {
         var logits = Flat(2);
         var drawn = CheckAgainstExact(logits, new SamplingOptions { TopP = 0.6 }, 2);
-        var candidates = Enumerable.Range(0, Vocab).OrderByDescending(i => logits[i]).Take(TokenSampler.CandidateCount).ToHashSet();
+        var candidates = Top(logits, TokenSampler.CandidateCount);
         Assert.Contains(drawn, t => !candidates.Contains(t));   // only the fallback can draw these
+    }
+
+    [Fact]
+    public void ANucleusPastTheWiderCandidateSetFallsBackToTheWholeSortedVocabulary()
+    {
+        // 6000 tokens: top-p 0.3 keeps about 1800 (the second tier of 4096 holds them), 0.9 about 5400 (only the sort does).
+        var logits = Flat(9, vocab: 6000);
+        var first = Top(logits, TokenSampler.CandidateCount);
+        var second = Top(logits, 16 * TokenSampler.CandidateCount);
+        Assert.Contains(CheckAgainstExact(logits, new SamplingOptions { TopP = 0.3 }, 9, draws: 600), t => !first.Contains(t));
+        Assert.Contains(CheckAgainstExact(logits, new SamplingOptions { TopP = 0.9 }, 10, draws: 600), t => !second.Contains(t));
     }
 
     [Fact]
