@@ -11,8 +11,8 @@ namespace Grpo.Runtime;
 /// 12.5 GB over 3 GRPO steps; flat with <c>MALLOC_ARENA_MAX=1</c>).
 /// </summary>
 /// <remarks>
-/// <para>glibc reads <c>MALLOC_ARENA_MAX</c> when malloc first runs, long before a .NET program's Main, and the runtime
-/// has threads with their own arenas by then, so setting the limit from inside (<c>mallopt</c>) comes too late. Instead
+/// <para>glibc reads <c>MALLOC_ARENA_MAX</c> when malloc first runs, long before a .NET program's Main, and by then the
+/// runtime's threads have arenas of their own, which a limit set from inside (<c>mallopt</c>) would leave in use. Instead
 /// <see cref="UseOneArena"/> sets the variable and replaces the process with a fresh run of the same executable and the
 /// same arguments (<c>execv</c> of <c>/proc/self/exe</c> with <c>/proc/self/cmdline</c>). The process id, the parent,
 /// the open standard streams and the exit code stay the same, so shells, <c>dotnet run</c>, <c>dotnet tool</c> and
