@@ -6,6 +6,7 @@ using Grpo.Benchmarks;
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- logprob-memory
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- grpo-step [--quick]   (the README's table)
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- decode [--threads 1,2]   (decode on the Qwen2.5-0.5B shape)
+//   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- memory-flat [--default-arenas]   (RSS over 20 steps)
 // Micro-benchmarks: every public class with [Benchmark] methods in this assembly.
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- --filter '*'
 switch (args)
@@ -19,6 +20,8 @@ switch (args)
         return DecodeSpeed.Run(rest);
     case ["grpo-step", .. var rest]:
         return await GrpoStepBenchmark.Run(rest);
+    case ["memory-flat", .. var rest]:
+        return await MemoryFlat.Run(rest);
     default:
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;

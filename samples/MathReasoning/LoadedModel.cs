@@ -1,5 +1,6 @@
 using Grpo.Modeling;
 using Grpo.Tokenization;
+using static TorchSharp.torch;
 
 namespace Grpo.Samples.MathReasoning;
 
@@ -16,15 +17,17 @@ public sealed record LoadedModel(string Folder, CausalLM Model, HfTokenizer Toke
     /// </summary>
     /// <param name="folder">The folder.</param>
     /// <param name="builtIn">True for the sample's own model, prompted with the bare question; other models get <see cref="PromptFormat.Gsm8kInstruction"/>.</param>
+    /// <param name="device">Where the weights go; default the CPU.</param>
+    /// <param name="dtype">Their dtype; null follows the checkpoint where the device computes in it natively (<see cref="Checkpoint.Load"/>).</param>
     /// <exception cref="InvalidDataException">The folder is not a usable model folder; the message says which file and why.</exception>
-    public static LoadedModel Load(string folder, bool builtIn)
+    public static LoadedModel Load(string folder, bool builtIn, Device? device = null, ScalarType? dtype = null)
     {
         CausalLM? model = null;
         try
         {
             if (!Directory.Exists(folder))
                 throw new DirectoryNotFoundException("the folder does not exist.");
-            model = Checkpoint.Load(folder);
+            model = Checkpoint.Load(folder, device, dtype);
             var tokenizer = HfTokenizer.FromDirectory(folder);
             model.EnsureFits(tokenizer);
             if (model.EosTokenIds.Count == 0)

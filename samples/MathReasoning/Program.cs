@@ -1,6 +1,11 @@
 using System.CommandLine;
 using Grpo.Cli;
+using Grpo.Runtime;
 using Grpo.Samples.MathReasoning;
+
+// First, before any work: on Linux the process restarts itself in place with one malloc arena, so native memory
+// stays flat from step to step (issue 16); it returns at once when that is already so or does not apply.
+MallocArenas.UseOneArena();
 
 // No arguments: GRPO on the built-in model. `pretrain` rebuilds the built-in model.
 var root = TrainCommand.Create();

@@ -1,5 +1,8 @@
 using Grpo.Data;
+using Grpo.Modeling;
+using Grpo.Runtime;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Grpo.Samples.MathReasoning;
 
@@ -43,8 +46,18 @@ public sealed class RunPlan : IDisposable
             ? (MathProblems.Generated(settings.GeneratedTrainCount, settings.Seed, ProblemSplit.Train), MathProblems.HeldOut(settings.EvalCount))
             : FromFiles(settings);
 
-        torch.set_num_threads(settings.Threads);
-        var model = LoadedModel.Load(settings.ModelFolder ?? BuiltInModel.InstalledFolder, builtIn: settings.ModelFolder is null);
+        var dtype = ComputeDtype.Parse(settings.Dtype);
+        Device device;
+        try
+        {
+            device = ComputeDevice.Parse(settings.Device);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new ArgumentException(e.Message, e);
+        }
+        torch.set_num_threads(settings.ResolvedThreads);
+        var model = LoadedModel.Load(settings.ModelFolder ?? BuiltInModel.InstalledFolder, builtIn: settings.ModelFolder is null, device, dtype);
         try
         {
             return new RunPlan(model, train, heldOut, RunFolder.Claim(settings.OutputFolder ?? RunFolder.DefaultPath()));

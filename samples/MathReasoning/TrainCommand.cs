@@ -42,7 +42,13 @@ static class TrainCommand
         var maxLength = new Option<int>("--max-completion-length") { Description = "Most tokens per completion.", DefaultValueFactory = _ => defaults.MaxCompletionLength };
         var evalCount = new Option<int>("--eval-count") { Description = "Held-out problems to measure.", DefaultValueFactory = _ => defaults.EvalCount };
         var evalEvery = new Option<int>("--eval-every") { Description = "Measure held-out accuracy every this many steps.", DefaultValueFactory = _ => defaults.EvalEvery };
-        var threads = new Option<int>("--threads") { Description = "TorchSharp CPU threads.", DefaultValueFactory = _ => defaults.Threads };
+        var threads = new Option<int?>("--threads") { Description = "TorchSharp CPU threads. [default: 1 for the built-in model, the physical cores for --model]" };
+        var device = new Option<string>("--device") { Description = "Where the model runs: cpu, cuda (the first GPU) or cuda:N (needs the TorchSharp-cuda package in place of TorchSharp-cpu).", DefaultValueFactory = _ => defaults.Device };
+        var dtype = new Option<string>("--dtype")
+        {
+            Description = "The weights' dtype: bfloat16, float32, float16, or auto: the checkpoint's torch_dtype on CUDA or on a CPU with native bfloat16, else float32. LoRA weights and the loss stay float32.",
+            DefaultValueFactory = _ => defaults.Dtype,
+        };
         var rolloutServers = new Option<string[]>("--rollout-server")
         {
             Description = "Sample from this OpenAI-compatible server (vLLM with --enable-lora, or grpo serve) instead of in process; repeat for replicas. Needs LoRA.",
@@ -55,7 +61,7 @@ static class TrainCommand
             "GRPO on maths word problems, checked by the maths reward. With no options it trains the small built-in model on generated " +
             "arithmetic problems for a few minutes on a CPU and shows held-out accuracy before and after.")
         {
-            model, data, evalData, output, steps, seed, loraRank, learningRate, groupSize, promptsPerStep, temperature, beta, maxLength, evalCount, evalEvery, threads,
+            model, data, evalData, output, steps, seed, loraRank, learningRate, groupSize, promptsPerStep, temperature, beta, maxLength, evalCount, evalEvery, threads, device, dtype,
             rolloutServers, adapterDir, rolloutApiKey,
         };
         root.SetAction((parse, cancellationToken) => RunAsync(new TrainSettings
@@ -79,6 +85,8 @@ static class TrainCommand
             RolloutServers = parse.GetValue(rolloutServers) ?? [],
             AdapterDir = parse.GetValue(adapterDir)?.FullName,
             RolloutApiKey = parse.GetValue(rolloutApiKey),
+            Device = parse.GetValue(device)!,
+            Dtype = parse.GetValue(dtype)!,
         }, cancellationToken));
         return root;
     }
@@ -134,7 +142,7 @@ static class TrainCommand
         LoraModel? lora = settings.LoraRank > 0
             ? LoraModel.Apply(model, new LoraOptions { Rank = settings.LoraRank, Alpha = 2 * settings.LoraRank, Seed = settings.Seed }, plan.Model.Folder)
             : null;
-        using var reference = lora is null && settings.Beta > 0 ? FrozenCopy.Of(model, () => Checkpoint.Load(plan.Model.Folder)) : null;
+        using var reference = lora is null && settings.Beta > 0 ? FrozenCopy.Of(model, () => Checkpoint.Load(plan.Model.Folder, model.Device, model.Dtype)) : null;
         var rewards = new List<(int Step, double Reward)>();
         var accuracy = new List<(int Step, double Accuracy)>();
         EvaluationResult? after = null;

@@ -54,8 +54,23 @@ public sealed record TrainSettings
     /// <summary>Measure held-out accuracy every this many steps; default 25.</summary>
     public int EvalEvery { get; init; } = 25;
 
-    /// <summary>TorchSharp CPU threads; default 1, since a model this small gains nothing from more and loses much on a busy machine.</summary>
-    public int Threads { get; init; } = 1;
+    /// <summary>
+    /// TorchSharp CPU threads; null for the default: 1 for the built-in model, which gains nothing from more and loses
+    /// much on a busy machine (and whose README figures were measured so), the physical cores for a --model.
+    /// </summary>
+    public int? Threads { get; init; }
+
+    /// <summary>Where the model runs: cpu, cuda or cuda:N (<see cref="Grpo.Runtime.ComputeDevice.Parse"/>); default cpu.</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>
+    /// The weights' dtype: bfloat16, float32, float16 or auto (<see cref="Grpo.Modeling.ComputeDtype.Parse"/>); default
+    /// auto, the checkpoint's torch_dtype where the device computes in it natively, else float32.
+    /// </summary>
+    public string Dtype { get; init; } = "auto";
+
+    /// <summary>The thread count the run uses: <see cref="Threads"/>, or its default for this model.</summary>
+    public int ResolvedThreads => Threads ?? (ModelFolder is null ? 1 : Grpo.Runtime.CpuInfo.Current.PhysicalCores);
 
     /// <summary>Problems generated for training the built-in model; default 4096.</summary>
     public int GeneratedTrainCount { get; init; } = 4096;
@@ -96,7 +111,7 @@ public sealed record TrainSettings
         ArgumentOutOfRangeException.ThrowIfNegative(LoraRank, "--lora-rank");
         ArgumentOutOfRangeException.ThrowIfLessThan(EvalCount, 1, "--eval-count");
         ArgumentOutOfRangeException.ThrowIfLessThan(EvalEvery, 1, "--eval-every");
-        ArgumentOutOfRangeException.ThrowIfLessThan(Threads, 1, "--threads");
+        ArgumentOutOfRangeException.ThrowIfLessThan(ResolvedThreads, 1, "--threads");
         var options = new GrpoOptions
         {
             NumGenerations = GroupSize,

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Grpo.Data;
 using Grpo.Rewards;
 using Grpo.Sampling;
+using static TorchSharp.torch;
 
 namespace Grpo.Cli;
 
@@ -31,12 +32,14 @@ static class EvalCommand
         var seed = new Option<long>("--seed") { Description = "Seed of the sampler.", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo?>("--output") { Description = "Write one JSONL line per problem (greedy completion, correct samples, majority answer). [default: none]" };
         var prompt = new PromptOptions();
+        var compute = new ComputeOptions();
 
         var command = new Command("eval", "Measure greedy accuracy, pass@k and maj@k of a model (plus adapter) on a JSONL set.")
         {
             model, adapter, data, reward, k, samples, temperature, maxNewTokens, seed, output,
         };
         prompt.AddTo(command);
+        compute.AddTo(command);
         command.SetAction((parse, cancellationToken) => CommandErrors.RunAsync("eval", parse.InvocationConfiguration.Error, () =>
         {
             // Checked here rather than in a validator: validators see options' defaults as unset.
@@ -48,7 +51,7 @@ static class EvalCommand
             if (parse.GetValue(maxNewTokens) < 1) throw new ArgumentException("--max-new-tokens must be at least 1.");
             var settings = new Settings(parse.GetValue(reward)!, kValue, n,
                 new SamplingOptions { Temperature = parse.GetValue(temperature), MaxNewTokens = parse.GetValue(maxNewTokens), Seed = parse.GetValue(seed) });
-            return RunAsync(parse.GetValue(model)!, parse.GetValue(adapter), parse.GetValue(data)!, settings, parse.GetValue(output), prompt, parse, cancellationToken);
+            return RunAsync(parse.GetValue(model)!, parse.GetValue(adapter), parse.GetValue(data)!, settings, parse.GetValue(output), prompt, compute.Apply(parse), parse, cancellationToken);
         }));
         return command;
     }
@@ -59,7 +62,7 @@ static class EvalCommand
     sealed record RowResult(string Greedy, bool GreedyCorrect, string[] Samples, int Correct, double PassAtK, string? MajorityAnswer, bool? MajorityCorrect);
 
     static async Task<int> RunAsync(DirectoryInfo modelDir, DirectoryInfo? adapterDir, FileInfo data, Settings settings, FileInfo? output,
-        PromptOptions prompt, ParseResult parse, CancellationToken cancellationToken)
+        PromptOptions prompt, (Device Device, ScalarType? Dtype) compute, ParseResult parse, CancellationToken cancellationToken)
     {
         var problems = JsonlDataset.Load(data.FullName, prompt.PromptField(parse));
         RewardCatalog.CheckRows(problems, [settings.Reward], data.FullName);
@@ -68,7 +71,7 @@ static class EvalCommand
         using var rewards = new RewardCatalog([settings.Reward], settings.Sampling.MaxNewTokens);
         var reward = rewards.Functions[0];
 
-        using var model = ModelFolder.Open(modelDir.FullName, settings.Sampling.MaxNewTokens, "--max-new-tokens");
+        using var model = ModelFolder.Open(modelDir.FullName, settings.Sampling.MaxNewTokens, "--max-new-tokens", compute);
         if (adapterDir is not null) model.LoadAdapter(adapterDir.FullName);
         bool chat = prompt.UseChat(parse, model);
         var prompts = problems.Select(p => model.FormatPrompt(p.Prompt, chat, prompt.SystemPrompt(parse))).ToList();

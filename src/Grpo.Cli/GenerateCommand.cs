@@ -25,12 +25,14 @@ static class GenerateCommand
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling mass, in (0, 1]; 1 is off.", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<long>("--seed") { Description = "Seed of the sampler; the same seed gives the same completions.", DefaultValueFactory = _ => 0 };
         var prompt = new PromptOptions();
+        var compute = new ComputeOptions();
 
         var command = new Command("generate", "Print a model's completions of a prompt or of each row of a JSONL file.")
         {
             model, adapter, promptText, input, maxNewTokens, temperature, topP, seed,
         };
         prompt.AddTo(command);
+        compute.AddTo(command);
         command.Validators.Add(result =>
         {
             if ((result.GetValue(promptText) is null) == (result.GetValue(input) is null))
@@ -58,7 +60,7 @@ static class GenerateCommand
 
             var adapterDir = parse.GetValue(adapter);
             if (adapterDir is not null) ModelFolder.CheckAdapter(adapterDir.FullName);
-            using var folder = ModelFolder.Open(parse.GetValue(model)!.FullName, sampling.MaxNewTokens, "--max-new-tokens");
+            using var folder = ModelFolder.Open(parse.GetValue(model)!.FullName, sampling.MaxNewTokens, "--max-new-tokens", compute.Apply(parse));
             if (adapterDir is not null) folder.LoadAdapter(adapterDir.FullName);
             bool chat = prompt.UseChat(parse, folder);
             var prompts = (rows?.Select(r => r.Prompt) ?? [parse.GetValue(promptText)!])

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Grpo.Lora;
 using Grpo.Modeling;
 using Grpo.Tokenization;
+using static TorchSharp.torch;
 
 namespace Grpo.Cli;
 
@@ -44,7 +45,8 @@ sealed class ModelFolder : IDisposable
     /// <param name="directory">The model folder.</param>
     /// <param name="maxNewTokens">The most tokens the command will generate per completion; refused, before the weights load, when more than the model's context holds.</param>
     /// <param name="maxNewTokensOption">The option <paramref name="maxNewTokens"/> came from, named in that refusal.</param>
-    public static ModelFolder Open(string directory, int maxNewTokens, string maxNewTokensOption)
+    /// <param name="compute">The device and dtype to load the weights in (<see cref="ComputeOptions.Apply"/>); a null dtype follows the checkpoint where the device computes in it natively.</param>
+    public static ModelFolder Open(string directory, int maxNewTokens, string maxNewTokensOption, (Device Device, ScalarType? Dtype) compute)
     {
         var path = System.IO.Path.GetFullPath(directory);
         if (!Directory.Exists(path))
@@ -63,7 +65,7 @@ sealed class ModelFolder : IDisposable
         var chatFormat = File.Exists(tokenizerConfig) && TokenizerConfig.FromFile(tokenizerConfig).ChatTemplate is not null
             ? ChatFormats.FromTokenizerConfig(TokenizerConfig.FromFile(tokenizerConfig))
             : null;
-        var model = Checkpoint.Load(path);
+        var model = Checkpoint.Load(path, compute.Device, compute.Dtype);
         try
         {
             model.EnsureFits(tokenizer);
@@ -104,6 +106,9 @@ sealed class ModelFolder : IDisposable
                 "or, if this folder is a copy of that checkpoint, set base_model_name_or_path in its adapter_config.json to this folder.");
         Lora = LoraModel.Load(Model, adapter);
     }
+
+    /// <summary>A second copy of the weights as loaded (same device and dtype), for a frozen KL reference.</summary>
+    public CausalLM LoadCopy() => Checkpoint.Load(Path, Model.Device, Model.Dtype);
 
     /// <summary>Puts a fresh adapter on the model for training.</summary>
     public void ApplyAdapter(LoraOptions options) => Lora = LoraModel.Apply(Model, options, Path);

@@ -5,6 +5,7 @@ using Grpo.Lora;
 using Grpo.Modeling;
 using Grpo.Sampling.Server;
 using Grpo.Training;
+using static TorchSharp.torch;
 
 namespace Grpo.Cli;
 
@@ -37,6 +38,7 @@ static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the run in the output folder from its newest checkpoint, with its saved settings (options given here still win)." };
         var prompt = new PromptOptions();
         var rollout = new RolloutServerCliOptions();
+        var compute = new ComputeOptions();
 
         var command = new Command("train", "Fine-tune a model with GRPO on a JSONL set, scored by verifiable rewards.")
         {
@@ -44,6 +46,7 @@ static class TrainCommand
         };
         prompt.AddTo(command);
         rollout.AddTo(command, full);
+        compute.AddTo(command);
         foreach (var (option, _) in GrpoOptionsBinding.Settings)
             command.Options.Add(option);
         command.Validators.Add(result =>
@@ -76,13 +79,13 @@ static class TrainCommand
             var rewardNames = parse.GetValue(rewards) is { Length: > 0 } named ? named : saved?.Rewards.ToArray() ?? ["math"];
             var run = new TrainRun(options, rewardNames, lora, parse.GetValue(model)!.FullName, parse.GetValue(data)!.FullName,
                 parse.GetValue(evalData)?.FullName ?? saved?.EvalData);
-            return await RunAsync(run, saved is not null, prompt, rollout.From(parse, outputDir), parse, parse.InvocationConfiguration.Output, cancellationToken);
+            return await RunAsync(run, saved is not null, prompt, rollout.From(parse, outputDir), compute.Apply(parse), parse, parse.InvocationConfiguration.Output, cancellationToken);
         }));
         return command;
     }
 
-    static async Task<int> RunAsync(TrainRun run, bool resume, PromptOptions prompt, RolloutServerOptions? servers, ParseResult parse, TextWriter stdout,
-        CancellationToken cancellationToken)
+    static async Task<int> RunAsync(TrainRun run, bool resume, PromptOptions prompt, RolloutServerOptions? servers, (Device Device, ScalarType? Dtype) compute,
+        ParseResult parse, TextWriter stdout, CancellationToken cancellationToken)
     {
         var outputDir = run.Options.OutputDir;
         string? checkpoint = null;
@@ -100,7 +103,7 @@ static class TrainCommand
         if (evalProblems is not null) RewardCatalog.CheckRows(evalProblems, run.Rewards, run.EvalData!);
         run.Options.ResolveRewardWeights(run.Rewards.Count);
 
-        using var folder = ModelFolder.Open(run.Model, run.Options.MaxCompletionLength, "--max-completion-length");
+        using var folder = ModelFolder.Open(run.Model, run.Options.MaxCompletionLength, "--max-completion-length", compute);
         if (run.Lora is not null)
         {
             // A rank past the hidden size adds weights but no expressiveness, and at a typo's size (100000) exhausts memory.
@@ -108,7 +111,7 @@ static class TrainCommand
                 throw new ArgumentException($"--lora-rank {run.Lora.Rank} is more than the model's hidden size ({folder.Model.Config.HiddenSize}); use a rank such as 8 to 64, or --full to train every weight.");
             folder.ApplyAdapter(run.Lora);
         }
-        using var reference = run.Lora is null && run.Options.Beta > 0 ? FrozenCopy.Of(folder.Model, () => Checkpoint.Load(folder.Path)) : null;
+        using var reference = run.Lora is null && run.Options.Beta > 0 ? FrozenCopy.Of(folder.Model, folder.LoadCopy) : null;
         bool chat = prompt.UseChat(parse, folder);
         if (chat) folder.FormatPrompt("", chat);   // fails now, not at step 1, when --chat meets a folder without a template
         else

@@ -33,7 +33,8 @@ public sealed class LoraAdapter : nn.Module<Tensor, Tensor>
     public bool IsActive => Enabled && !Merged;
 
     /// <summary>
-    /// An adapter for a layer with weight [out, in], in that weight's dtype and device. A is Kaiming-uniform with
+    /// An adapter for a layer with weight [out, in], in <paramref name="dtype"/> (<see cref="DtypeFor"/> of the weight's)
+    /// on the weight's device. A is Kaiming-uniform with
     /// a = sqrt(5) (bound 1/sqrt(in)) and B is zero, as PEFT initialises them, so the adapted layer starts equal to the base.
     /// </summary>
     public LoraAdapter(long inFeatures, long outFeatures, int rank, double scale, double dropout, ScalarType dtype, Device device)
@@ -52,8 +53,28 @@ public sealed class LoraAdapter : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>x: [..., in] -> scale · B · A · dropout(x): [..., out]</summary>
+    /// <summary>
+    /// The adapter's dtype for a base weight of <paramref name="baseDtype"/>: float32 for half-precision bases (bfloat16,
+    /// float16), whose rounding would swallow small updates to A and B and to AdamW's moments, else the base's own.
+    /// PEFT does the same by default (<c>autocast_adapter_dtype=True</c>), and saves the adapter in that dtype.
+    /// </summary>
+    public static ScalarType DtypeFor(ScalarType baseDtype) =>
+        baseDtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : baseDtype;
+
+    /// <summary>
+    /// x: [..., in] -> scale · B · A · dropout(x): [..., out], in x's dtype. A half-precision x is widened to the
+    /// adapter's dtype first and the update narrowed back, as PEFT's <c>_cast_input_dtype</c> does, so the low-rank
+    /// product is computed, and its gradients taken, in float32.
+    /// </summary>
     public override Tensor forward(Tensor x)
+    {
+        if (x.dtype == A.dtype) return Update(x);
+        using var wide = x.to(A.dtype);
+        using var update = Update(wide);
+        return update.to(x.dtype);
+    }
+
+    Tensor Update(Tensor x)
     {
         using var down = Dropout > 0 && training ? DropThenDown(x) : nn.functional.linear(x, A);  // [..., r]
         return nn.functional.linear(down, B).mul_(Scale);                                           // [..., out]

@@ -13,6 +13,9 @@ namespace Grpo.Lora;
 /// <para>Targets are found by module path (<c>named_modules()</c>), so any module tree built of
 /// <see cref="Grpo.Modeling.Linear"/> works. Adapting freezes every parameter of the model (requires_grad false, as
 /// PEFT does); only the adapters' A and B train. A model takes one adapter: build a fresh model to try another.</para>
+/// <para>Over a bfloat16 or float16 base the adapters, their gradients and so AdamW's moments are float32, while the
+/// frozen base stays in its half precision: PEFT's default (<c>autocast_adapter_dtype=True</c>). <see cref="Save"/>
+/// writes them as float32 too, as PEFT's <c>save_pretrained</c> does for such a model.</para>
 /// <para>Full fine-tuning needs no adapter: leave the model unadapted (its parameters stay trainable) and keep the KL
 /// reference as an explicit frozen copy, made with <see cref="FrozenCopy.Of{T}"/>.</para>
 /// <para>Every public method checks its input completely before it changes the model, so a refused call leaves the
@@ -71,7 +74,8 @@ public sealed class LoraModel
 
     /// <summary>
     /// Adds the adapter saved in <paramref name="directory"/> (PEFT layout: <c>adapter_config.json</c> and
-    /// <c>adapter_model.safetensors</c>) to <paramref name="model"/>, converted to each base weight's dtype and device.
+    /// <c>adapter_model.safetensors</c>) to <paramref name="model"/>, on each base weight's device, in float32 over a
+    /// half-precision base (<see cref="LoraAdapter.DtypeFor"/>) whatever dtype the file holds.
     /// When <paramref name="baseModelNameOrPath"/> is given and the config names a different base, the load is refused:
     /// PEFT only warns, but an adapter on a base of the same shapes with other weights computes silently wrong
     /// outputs. Pass null to skip that check (e.g. the same checkpoint under another path). Throws before changing the
@@ -238,7 +242,7 @@ public sealed class LoraModel
         foreach (var (_, layer) in targets)
         {
             var w = layer.Weight;
-            layer.AttachLora(new LoraAdapter(w.shape[1], w.shape[0], options.Rank, options.Scale, options.Dropout, w.dtype, w.device));
+            layer.AttachLora(new LoraAdapter(w.shape[1], w.shape[0], options.Rank, options.Scale, options.Dropout, LoraAdapter.DtypeFor(w.dtype), w.device));
         }
         random.set_rng_state(callersState);
         return new LoraModel(model, options, baseModelNameOrPath, targets);

@@ -26,13 +26,16 @@ public static class Checkpoint
 
     /// <summary>
     /// Loads the model in <paramref name="folder"/> onto <paramref name="device"/> (default CPU), converting the
-    /// weights to <paramref name="dtype"/> (default float32, as transformers' from_pretrained does).
+    /// weights to <paramref name="dtype"/>. Null (the default) follows config.json's <c>torch_dtype</c> where the
+    /// device computes in it natively and is float32 elsewhere (<see cref="ComputeDtype.Default(ScalarType, Device)"/>),
+    /// as transformers' <c>from_pretrained(torch_dtype="auto")</c> does on hardware that supports it.
     /// </summary>
-    public static CausalLM Load(string folder, Device? device = null, ScalarType dtype = ScalarType.Float32)
+    public static CausalLM Load(string folder, Device? device = null, ScalarType? dtype = null)
     {
         if (!Directory.Exists(folder))
             throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
         var config = ModelConfig.Load(Path.Combine(folder, ConfigFileName));
+        device ??= CPU;
         var generationPath = Path.Combine(folder, GenerationConfig.FileName);
         var generation = File.Exists(generationPath) ? GenerationConfig.Load(generationPath) : new GenerationConfig();
         foreach (var id in generation.EosTokenIds)
@@ -40,7 +43,7 @@ public static class Checkpoint
                 throw new InvalidDataException($"'{generationPath}': eos_token_id {id} is outside the vocabulary (vocab_size {config.VocabSize} in config.json).");
 
         var shards = WeightFiles(folder);
-        var model = new CausalLM(config, device ?? CPU, dtype) { GenerationConfig = generation };
+        var model = new CausalLM(config, device, dtype ?? ComputeDtype.Default(config.WeightsDtype, device)) { GenerationConfig = generation };
         try
         {
             var targets = model.state_dict();

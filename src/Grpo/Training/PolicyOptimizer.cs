@@ -49,6 +49,13 @@ public sealed class PolicyOptimizer : IDisposable
         return Parameters.All(p => p.isfinite().all().item<bool>());
     }
 
+    /// <summary>
+    /// AdamW's first and second moments of every weight it has stepped (none before the first step). They take each
+    /// weight's dtype, so LoRA adapters over a bfloat16 base keep float32 moments.
+    /// </summary>
+    internal IEnumerable<Tensor> Moments() =>
+        _adamW.state_dict().State.OfType<AdamW.State>().SelectMany(s => new[] { s.exp_avg, s.exp_avg_sq });
+
     /// <summary>Writes the optimizer's moments and step counts (TorchSharp's format).</summary>
     public void Save(string path) => _adamW.save_state_dict(path);
 
