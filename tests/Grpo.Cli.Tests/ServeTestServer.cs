@@ -34,7 +34,7 @@ sealed class ServeTestServer : IAsyncDisposable
         Directory.CreateDirectory(server.AdapterRoot);
         settings ??= new ServeSettings();
         settings = settings with { Port = 0, AdapterRoot = settings.AdapterRoot ?? server.AdapterRoot };
-        var models = new ServedModels(ModelFolder.Open(server.ModelPath, 1, "max_tokens"), ModelName, settings.AdapterRoot, settings.MaxLoras);
+        var models = new ServedModels(ModelFolder.Open(server.ModelPath, 1, "max_tokens", (TorchSharp.torch.CPU, TorchSharp.torch.ScalarType.Float32)), ModelName, settings.AdapterRoot, settings.MaxLoras);
         server.Host = await ServeHost.StartAsync(models, settings, CancellationToken.None);
         server.Client.BaseAddress = server.Host.Address;
         return server;

@@ -29,12 +29,14 @@ static class ServeCommand
             Description = "Adapters to serve from the start, as NAME=PATH (PEFT folders; vLLM's --lora-modules); requests name them as 'model'. [default: none]",
             AllowMultipleArgumentsPerToken = true,
         };
+        var compute = new ComputeOptions();
         var maxLoras = new Option<int>("--max-loras") { Description = "Most adapters loaded at once; each holds its own copy of the base weights in memory.", DefaultValueFactory = _ => 2 };
 
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (completions, chat, LoRA adapters loaded by name).")
         {
             model, adapterRoot, host, port, apiKey, servedName, maxQueue, maxBatchRows, loraModules, maxLoras,
         };
+        compute.AddTo(command);
         command.SetAction((parse, cancellationToken) => CommandErrors.RunAsync("serve", parse.InvocationConfiguration.Error, async () =>
         {
             var settings = new ServeSettings
@@ -51,7 +53,7 @@ static class ServeCommand
             settings.Validate();
             var startupAdapters = (parse.GetValue(loraModules) ?? []).Select(ParseLoraModule).ToList();
             var modelArgument = parse.GetResult(model)!.Tokens[0].Value;
-            var folder = ModelFolder.Open(parse.GetValue(model)!.FullName, 1, "--max-new-tokens");
+            var folder = ModelFolder.Open(parse.GetValue(model)!.FullName, 1, "--max-new-tokens", compute.Apply(parse));
             var models = new ServedModels(folder, settings.ServedModelName ?? modelArgument, settings.AdapterRoot, settings.MaxLoras);
             ServeHost server;
             try

@@ -107,7 +107,7 @@ sealed class ServedModels : IDisposable
             throw OpenAiError.BadRequest($"'{folder}' is not a loadable adapter: {e.Message}", "lora_path");
         }
 
-        var copy = ModelFolder.Open(Base.Path, 1, "max_tokens");
+        var copy = ModelFolder.Open(Base.Path, 1, "max_tokens", (Base.Model.Device, Base.Model.Dtype));
         try
         {
             copy.LoadAdapter(folder);
