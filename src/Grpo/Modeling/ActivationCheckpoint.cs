@@ -21,9 +21,9 @@ namespace Grpo.Modeling;
 /// </remarks>
 internal sealed class ActivationCheckpoint : autograd.MultiTensorFunction<ActivationCheckpoint>
 {
-    // Gradients handed to libtorch by the last backward call on this thread. libtorch copies them when the call returns,
-    // so they are disposed at the next call: left to the caller's dispose scope, every layer's input gradient
-    // ([B, T, hidden]) would stay alive until the micro-batch ends.
+    // Gradients handed to libtorch by the last backward call on this thread. libtorch takes its own reference when the
+    // call returns, so they are disposed at the next call: left to the caller's dispose scope, every layer's input
+    // gradient ([B, T, hidden]) would stay alive until the micro-batch ends.
     [ThreadStatic] private static List<Tensor>? s_handedOver;
 
     /// <inheritdoc/>
@@ -118,6 +118,9 @@ internal sealed class ActivationCheckpoint : autograd.MultiTensorFunction<Activa
         Tensor[] inputs = call.InputNeedsGrad ? [x, .. call.Trainable] : [.. call.Trainable];
         var grads = autograd.grad([output], inputs, [grad_outputs[0]]).Select(g => g.DetachFromDisposeScope()).ToList();
         s_handedOver.AddRange(grads);
+        // TorchSharp wraps the incoming gradient in the caller's dispose scope, which lives until the micro-batch ends;
+        // libtorch holds its own reference, so the wrapper can go now.
+        grad_outputs.ForEach(g => g.Dispose());
         // One gradient per argument of Run: none for the call itself, none for an input that needs none.
         var inputGrad = call.InputNeedsGrad ? grads[0] : null;
         return [null!, inputGrad!, .. grads.Skip(call.InputNeedsGrad ? 1 : 0)];

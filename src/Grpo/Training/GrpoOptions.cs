@@ -82,7 +82,8 @@ public sealed record GrpoOptions
 
     /// <summary>
     /// Micro-batches per optimizer step (<c>gradient_accumulation_steps</c>). Default 1. The generation batch is split into
-    /// this many equal micro-batches, so it must divide <c>PromptsPerStep × NumGenerations</c>.
+    /// this many equal micro-batches, so it must divide <c>PromptsPerStep × NumGenerations</c>. The loss is normalised
+    /// over the whole step, as with <see cref="MaxTokensPerMicroBatch"/>, which packs by tokens instead of rows.
     /// </summary>
     public int GradientAccumulationSteps { get; init; } = 1;
 
@@ -96,8 +97,12 @@ public sealed record GrpoOptions
     /// micro-batch of its own), so the activation memory of a micro-batch, and so the peak, no longer grows with
     /// <c>PromptsPerStep × NumGenerations</c>. The gradients of all micro-batches are accumulated into one optimizer
     /// step whose loss and gradient equal the one-big-batch result for every <see cref="LossType"/>: the normalisers
-    /// are the step's (tokens in the step, completions in the step), as TRL's <c>num_items_in_batch</c> is for dapo.
-    /// Not in TRL (its closest is <c>per_device_train_batch_size</c>, a fixed row count). Requires
+    /// are the step's (tokens in the step, completions in the step), as TRL's <c>num_items_in_batch</c> is for dapo
+    /// (<see cref="GrpoLossInputs.CompletionsInStep"/> says what that means for each type; for bnpo, whose TRL value
+    /// depends on the split, it is the one-big-batch value). Two things stay per micro-batch, as in TRL: the
+    /// <see cref="TopEntropyQuantile"/> threshold, and LoRA dropout's masks (drawn per micro-batch shape). LUSPO's
+    /// micro-batches are padded to the step's longest completion, since its mean counts padding. Not in TRL (its
+    /// closest is <c>per_device_train_batch_size</c>, a fixed row count). Requires
     /// <see cref="GradientAccumulationSteps"/> = 1. A few thousand tokens is typical for a 0.5B model on a CPU.
     /// </summary>
     public int MaxTokensPerMicroBatch { get; init; }

@@ -223,7 +223,7 @@ public sealed partial class GrpoStep
     /// <see cref="GrpoLossInputs.ActiveTokensInStep"/>), so the accumulated gradient is the one-big-batch gradient
     /// however the step was split. Returns the step's loss, the entropy bonus's sums and each micro-batch's metrics.
     /// </summary>
-    internal (double Loss, double EntropySum, double EntropyTokens, List<IReadOnlyDictionary<string, double>> Metrics) AccumulateGradients(
+    private (double Loss, double EntropySum, double EntropyTokens, List<IReadOnlyDictionary<string, double>> Metrics) AccumulateGradients(
         List<RolloutBatch> batches, List<Tensor>? old, List<Tensor>? reference, List<Tensor>? correction,
         GrpoStepContext context, CancellationToken cancellationToken)
     {
@@ -303,7 +303,7 @@ public sealed partial class GrpoStep
             if (native.Contains("allocate", StringComparison.OrdinalIgnoreCase) || native.Contains("out of memory", StringComparison.OrdinalIgnoreCase))
                 throw new GrpoTrainingException(step, TrainingFailure.OutOfMemory,
                     $"Step {step} ran out of memory in {part} ({native}). Lower PromptsPerStep, NumGenerations or MaxCompletionLength, " +
-                    "or lower MaxTokensPerMicroBatch (or raise GradientAccumulationSteps) so each micro-batch is smaller; GradientCheckpointing keeps less.", e);
+                    "or set a smaller MaxTokensPerMicroBatch (or raise GradientAccumulationSteps) so each micro-batch is smaller, and keep GradientCheckpointing on.", e);
             // libtorch's samplers and kernels refuse NaN or infinite values: weights pushed so far that the outputs overflow.
             if (!_optimizer.WeightsAreFinite() || NonFinite().IsMatch(native))
                 throw new GrpoTrainingException(step, TrainingFailure.Diverged,
