@@ -33,6 +33,8 @@ internal sealed class ActivationCheckpoint : autograd.MultiTensorFunction<Activa
     private sealed class Call(DecoderLayer layer, Tensor cos, Tensor sin, Tensor mask, bool inputNeedsGrad, Parameter[] trainable)
     {
         public DecoderLayer Layer { get; } = layer;
+        // cos, sin and mask as the forward pass got them; the backward pass unpacks its saved copies, since the
+        // caller's dispose scope has freed these wrappers by then.
         public Tensor[] Shared { get; } = [cos, sin, mask];
         public bool InputNeedsGrad { get; } = inputNeedsGrad;
         public Parameter[] Trainable { get; } = trainable;
