@@ -22,8 +22,21 @@ public sealed class DecoderLayer : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>
+    /// Whether a training forward pass with gradients (and no KV cache) recomputes this layer in the backward pass
+    /// instead of keeping its activations (<see cref="ActivationCheckpoint"/>). Set for a whole model by
+    /// <see cref="ActivationCheckpoint.Enable"/>.
+    /// </summary>
+    internal bool Checkpointed { get; set; }
+
     /// <summary>x [B, T, hidden] -> [B, T, hidden]; see <see cref="Attention.Forward"/> for the other arguments.</summary>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache) =>
+        Checkpointed && cache is null && training && is_grad_enabled()
+            ? ActivationCheckpoint.Run(this, x, cos, sin, mask)
+            : Block(x, cos, sin, mask, cache);
+
+    /// <summary>The block itself, kept apart so that <see cref="ActivationCheckpoint"/> can run it again.</summary>
+    internal Tensor Block(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         var h = x + self_attn.Forward(input_layernorm.forward(x), cos, sin, mask, cache);

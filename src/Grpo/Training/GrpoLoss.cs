@@ -108,18 +108,23 @@ public sealed class GrpoLoss
         if (perTokenKl is not null)
             perTokenLoss = perTokenLoss + s.Beta * perTokenKl;
 
+        // Normalisers: the micro-batch's own (TRL), or the step's (CompletionsInStep given), so that a split step sums to
+        // the one-big-batch loss; with the micro-batch's own, completions = B and each line is TRL's expression.
         var tokenNormalised = s.LossType is LossType.Dapo or LossType.Cispo or LossType.Vespo;
+        var stepWide = inputs.CompletionsInStep is not null;
+        var completions = (double)Math.Max(inputs.CompletionsInStep ?? perTokenLoss.shape[0], 1);
         var activeTokens = Math.Max(inputs.ActiveTokensInStep ?? mask.sum().to(ScalarType.Float64).item<double>(), 1.0);
         var policyLoss = s.LossType switch
         {
-            LossType.Grpo or LossType.Sapo => ((perTokenLoss * mask).sum(-1) / mask.sum(-1).clamp_min(1.0)).mean(),
+            LossType.Grpo or LossType.Sapo => ((perTokenLoss * mask).sum(-1) / mask.sum(-1).clamp_min(1.0)).sum() / completions,
+            LossType.Bnpo when stepWide => (perTokenLoss * mask).sum() / activeTokens,
             LossType.Bnpo => (perTokenLoss * mask).sum() / mask.sum().clamp_min(1.0),
-            LossType.DrGrpo => (perTokenLoss * mask).sum() / ((double)perTokenLoss.shape[0] * s.MaxCompletionLength),
+            LossType.DrGrpo => (perTokenLoss * mask).sum() / (completions * s.MaxCompletionLength),
             LossType.Dapo or LossType.Cispo or LossType.Vespo => (perTokenLoss * mask).sum() / activeTokens,
-            LossType.Luspo => (perTokenLoss * mask.sum(1, keepdim: true)).mean(),
+            LossType.Luspo => (perTokenLoss * mask.sum(1, keepdim: true)).sum() / (completions * perTokenLoss.shape[1]),
             _ => throw new InvalidOperationException($"Unknown loss type {s.LossType}."),
         };
-        var loss = tokenNormalised ? policyLoss : policyLoss / inputs.MicroBatchesInStep;
+        var loss = tokenNormalised || stepWide ? policyLoss : policyLoss / inputs.MicroBatchesInStep;
 
         double? entropySum = null, entropyTokens = null;
         if (s.EntropyBonus)
@@ -129,9 +134,10 @@ public sealed class GrpoLoss
             // for the others, so that either accumulates to the step's mean over an optimizer step.
             var effectiveMask = entropyMask is null ? mask : mask * entropyMask;
             var entropyTotal = (inputs.Entropies!.to(logp.dtype) * effectiveMask).sum();
-            var entropyLoss = tokenNormalised
-                ? entropyTotal / activeTokens
-                : entropyTotal / effectiveMask.sum().clamp_min(1.0) / inputs.MicroBatchesInStep;
+            var entropyMean = entropyTotal / effectiveMask.sum().clamp_min(1.0);
+            var entropyLoss = tokenNormalised ? entropyTotal / activeTokens
+                : stepWide ? entropyMean * (mask.sum() / activeTokens)
+                : entropyMean / inputs.MicroBatchesInStep;
             loss = loss - (inputs.EntropyCoefficient ?? s.EntropyCoef) * entropyLoss;
             entropySum = entropyTotal.detach().to(ScalarType.Float64).item<double>();
             entropyTokens = effectiveMask.sum().to(ScalarType.Float64).item<double>();
@@ -289,6 +295,8 @@ public sealed class GrpoLoss
         }
         if (inputs.EntropyCoefficient is { } coefficient && !double.IsFinite(coefficient))
             throw new ArgumentOutOfRangeException(nameof(inputs), coefficient, "EntropyCoefficient must be a finite number.");
+        if (inputs.CompletionsInStep is < 1)
+            throw new ArgumentOutOfRangeException(nameof(inputs), inputs.CompletionsInStep, "CompletionsInStep must be 1 or more, or null for TRL's per-micro-batch normalisers.");
         if (inputs.MicroBatchesInStep < 1)
             throw new ArgumentOutOfRangeException(nameof(inputs), inputs.MicroBatchesInStep, "MicroBatchesInStep must be 1 or more.");
         if (inputs.ActiveTokensInStep is { } active && !(active >= 0))

@@ -54,15 +54,29 @@ public sealed record GrpoLossInputs
     public double? EntropyCoefficient { get; init; }
 
     /// <summary>
-    /// <see cref="LossType.Dapo"/>, <see cref="LossType.Cispo"/> and <see cref="LossType.Vespo"/>: the count of mask-1 tokens in the whole generation batch that this micro-batch
-    /// belongs to (TRL <c>num_items_in_batch</c>), so that summing the micro-batch losses of one step gives exactly the
-    /// step's token mean. Null: this micro-batch's own count (a step of one micro-batch).
+    /// The count of mask-1 tokens in the whole generation batch that this micro-batch belongs to (TRL
+    /// <c>num_items_in_batch</c>): the denominator of <see cref="LossType.Dapo"/>, <see cref="LossType.Cispo"/> and
+    /// <see cref="LossType.Vespo"/>, and with <see cref="CompletionsInStep"/> of <see cref="LossType.Bnpo"/> too, so that
+    /// summing the micro-batch losses of one step gives exactly the step's token mean. Null: this micro-batch's own count
+    /// (a step of one micro-batch).
     /// </summary>
     public double? ActiveTokensInStep { get; init; }
 
     /// <summary>
-    /// The other loss types (and their entropy bonus): micro-batches accumulated into one optimizer step; each micro-batch's loss is divided by it,
-    /// as TRL divides by <c>gradient_accumulation_steps</c>. Default 1.
+    /// TRL's convention for the other loss types (and their entropy bonus) when <see cref="CompletionsInStep"/> is null:
+    /// the micro-batches accumulated into one optimizer step; each micro-batch's loss is divided by it, as TRL divides by
+    /// <c>gradient_accumulation_steps</c>. Default 1. Exact for the step only when the micro-batches are equal.
     /// </summary>
     public int MicroBatchesInStep { get; init; } = 1;
+
+    /// <summary>
+    /// The completions in the whole generation batch. When given, every loss type is normalised over the step instead of
+    /// the micro-batch, so that the micro-batch losses sum to the one-big-batch loss however the step was split (unequal,
+    /// token-budget micro-batches): grpo / sapo divide the sum of per-completion means by it, bnpo divides by
+    /// <see cref="ActiveTokensInStep"/> (TRL's bnpo normalises per micro-batch, which depends on the split), dr_grpo by it
+    /// × <see cref="GrpoLossSettings.MaxCompletionLength"/>, luspo by it × the padded width, and the entropy bonus of the
+    /// non-token-normalised types weighs the micro-batch's mean by its share of the step's tokens.
+    /// <see cref="MicroBatchesInStep"/> is then not used. Null: TRL's per-micro-batch convention.
+    /// </summary>
+    public int? CompletionsInStep { get; init; }
 }

@@ -47,6 +47,7 @@ public sealed partial class GrpoStep
     /// <param name="options">The run's settings (group size, μ, micro-batches, masking, correction).</param>
     /// <exception cref="ArgumentException">β &gt; 0 without a reference, or reward weights that do not match the rewards.</exception>
     /// <exception cref="InvalidDataException">The policy's weights are already NaN or infinite.</exception>
+    /// <exception cref="InvalidOperationException">Gradient checkpointing with LoRA dropout on a device whose random state cannot be replayed.</exception>
     public GrpoStep(CausalLM policy, IRolloutSource rollouts, RewardRunner rewards, GrpoLoss loss, PolicyOptimizer optimizer,
         KlReference? reference, GrpoOptions options)
     {
@@ -67,6 +68,8 @@ public sealed partial class GrpoStep
         _entropyBonus = loss.Settings.EntropyBonus;
         Entropy = EntropyController.From(options);
         EnsureFinite(policy);
+        if (options.GradientCheckpointing)
+            ActivationCheckpoint.EnsureReplayable(policy, policy.Device);
     }
 
     /// <summary>The entropy bonus's coefficient, adapted between steps with <see cref="GrpoOptions.UseAdaptiveEntropy"/>: state a checkpoint keeps.</summary>
@@ -106,8 +109,10 @@ public sealed partial class GrpoStep
         var rows = Enumerable.Range(0, completions.Count)
             .Where(i => !(_options.DropZeroStdGroups && advantages.ZeroStdGroups[i / g]))
             .ToArray();
-        var microBatches = MicroBatches(rows)
-            .Select(r => RolloutBatch.Build(promptIds, completions, r, advantages.Values, _options.MaskTruncatedCompletions, _policy.Device))
+        // LUSPO's mean runs over padding too, so its micro-batches are padded to the step's width (see RolloutBatch.Build).
+        int completionFloor = _options.LossType == LossType.Luspo && rows.Length > 0 ? rows.Max(r => completions[r].TokenIds.Length) : 1;
+        var microBatches = MicroBatchPlan.Split(rows, r => promptIds[completions[r].PromptIndex].Length, r => completions[r].TokenIds.Length, completionFloor, _options)
+            .Select(r => RolloutBatch.Build(promptIds, completions, r, advantages.Values, _options.MaskTruncatedCompletions, _policy.Device, completionFloor))
             .ToList();
         var fixedTensors = new List<Tensor>();
         try
@@ -175,27 +180,57 @@ public sealed partial class GrpoStep
         return clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>The rows of each micro-batch: <see cref="GrpoOptions.GradientAccumulationSteps"/> near-equal slices.</summary>
-    private IEnumerable<int[]> MicroBatches(int[] rows)
-    {
-        if (rows.Length == 0) yield break;
-        int size = (int)Math.Ceiling(rows.Length / (double)_options.GradientAccumulationSteps);
-        for (int start = 0; start < rows.Length; start += size)
-            yield return rows[start..Math.Min(rows.Length, start + size)];
-    }
-
     /// <summary>What one optimizer update did: its loss (summed over micro-batches), gradient norm, and the loss metrics.</summary>
     private readonly record struct Update(double Loss, double GradNorm, IReadOnlyDictionary<string, double> Metrics);
 
     /// <summary>
     /// One optimizer step over every micro-batch of the rollout: accumulate gradients, clip, step. The loss's metrics
-    /// are averaged over the micro-batches, NaN left out, as TRL averages what each <c>compute_loss</c> call logged.
+    /// are averaged over the micro-batches, NaN left out, as TRL averages what each <c>compute_loss</c> call logged;
+    /// <c>policy_loss</c>, each micro-batch's share of the step's, is summed.
     /// </summary>
     private Update UpdatePolicy(List<RolloutBatch> batches, List<Tensor>? old, List<Tensor>? reference, List<Tensor>? correction,
         GrpoStepContext context, CancellationToken cancellationToken)
     {
+        var (loss, entropySum, entropyTokens, metrics) = AccumulateGradients(batches, old, reference, correction, context, cancellationToken);
+        double gradNorm = _optimizer.ClipGradients();
+        if (!double.IsFinite(gradNorm))
+        {
+            _optimizer.ZeroGrad();
+            throw new GrpoTrainingException(context.Step, TrainingFailure.Diverged,
+                $"The gradient norm is {gradNorm} at step {context.Step}; no update of that step was applied.");
+        }
+        _optimizer.Step(context.LearningRate);
+        if (!_optimizer.WeightsAreFinite())
+            throw new GrpoTrainingException(context.Step, TrainingFailure.Diverged,
+                $"The weights became NaN or infinite in the update of step {context.Step} (learning rate {context.LearningRate}); the weights in memory are lost.");
+
+        var averaged = metrics.SelectMany(m => m).GroupBy(kv => kv.Key).ToDictionary(group => group.Key, group =>
+        {
+            var values = group.Select(kv => kv.Value).Where(v => !double.IsNaN(v)).ToArray();
+            return values.Length == 0 ? double.NaN : group.Key == "policy_loss" ? values.Sum() : values.Average();
+        });
+        if (_entropyBonus)
+        {
+            Entropy.Update(entropySum, entropyTokens);   // takes effect from the next optimizer step, as in TRL
+            foreach (var (name, value) in Entropy.Metrics()) averaged[name] = value;
+        }
+        return new Update(loss, gradNorm, averaged);
+    }
+
+    /// <summary>
+    /// The backward pass of every micro-batch, its gradients accumulated on the trainable weights (not yet clipped or
+    /// applied), with the step's normalisers (<see cref="GrpoLossInputs.CompletionsInStep"/>,
+    /// <see cref="GrpoLossInputs.ActiveTokensInStep"/>), so the accumulated gradient is the one-big-batch gradient
+    /// however the step was split. Returns the step's loss, the entropy bonus's sums and each micro-batch's metrics.
+    /// </summary>
+    private (double Loss, double EntropySum, double EntropyTokens, List<IReadOnlyDictionary<string, double>> Metrics) AccumulateGradients(
+        List<RolloutBatch> batches, List<Tensor>? old, List<Tensor>? reference, List<Tensor>? correction,
+        GrpoStepContext context, CancellationToken cancellationToken)
+    {
         _policy.train();
-        double activeTokens = batches.Sum(b => b.CompletionMask.sum().item<float>());
+        using var checkpointing = _options.GradientCheckpointing ? ActivationCheckpoint.Enable(_policy) : null;
+        double activeTokens = batches.Sum(b => b.CompletionMask.sum().to(ScalarType.Float64).item<double>());
+        int completionsInStep = batches.Sum(b => (int)b.Advantages.shape[0]);
         double loss = 0, entropySum = 0, entropyTokens = 0;
         var metrics = new List<IReadOnlyDictionary<string, double>>(batches.Count);
         for (int i = 0; i < batches.Count; i++)
@@ -216,7 +251,7 @@ public sealed partial class GrpoStep
                 Entropies = entropies,
                 EntropyCoefficient = _entropyBonus ? Entropy.AppliedCoefficient : null,
                 ActiveTokensInStep = activeTokens,
-                MicroBatchesInStep = batches.Count,
+                CompletionsInStep = completionsInStep,
             });
             var value = result.Loss.to(ScalarType.Float64).item<double>();
             if (!double.IsFinite(value))
@@ -231,27 +266,7 @@ public sealed partial class GrpoStep
             entropyTokens += result.EntropyTokens ?? 0;
             metrics.Add(result.ToDictionary());
         }
-
-        double gradNorm = _optimizer.ClipGradients();
-        if (!double.IsFinite(gradNorm))
-        {
-            _optimizer.ZeroGrad();
-            throw new GrpoTrainingException(context.Step, TrainingFailure.Diverged,
-                $"The gradient norm is {gradNorm} at step {context.Step}; no update of that step was applied.");
-        }
-        _optimizer.Step(context.LearningRate);
-        if (!_optimizer.WeightsAreFinite())
-            throw new GrpoTrainingException(context.Step, TrainingFailure.Diverged,
-                $"The weights became NaN or infinite in the update of step {context.Step} (learning rate {context.LearningRate}); the weights in memory are lost.");
-
-        var averaged = metrics.SelectMany(m => m).GroupBy(kv => kv.Key)
-            .ToDictionary(group => group.Key, group => group.Select(kv => kv.Value).Where(v => !double.IsNaN(v)).DefaultIfEmpty(double.NaN).Average());
-        if (_entropyBonus)
-        {
-            Entropy.Update(entropySum, entropyTokens);   // takes effect from the next optimizer step, as in TRL
-            foreach (var (name, value) in Entropy.Metrics()) averaged[name] = value;
-        }
-        return new Update(loss, gradNorm, averaged);
+        return (loss, entropySum, entropyTokens, metrics);
     }
 
     /// <summary>[B, C] log-probs of the completion tokens under <paramref name="model"/>, and their entropies (with a gradient only for the entropy bonus).</summary>
@@ -288,7 +303,7 @@ public sealed partial class GrpoStep
             if (native.Contains("allocate", StringComparison.OrdinalIgnoreCase) || native.Contains("out of memory", StringComparison.OrdinalIgnoreCase))
                 throw new GrpoTrainingException(step, TrainingFailure.OutOfMemory,
                     $"Step {step} ran out of memory in {part} ({native}). Lower PromptsPerStep, NumGenerations or MaxCompletionLength, " +
-                    "or raise GradientAccumulationSteps so each micro-batch is smaller.", e);
+                    "or set a smaller MaxTokensPerMicroBatch (or raise GradientAccumulationSteps) so each micro-batch is smaller, and keep GradientCheckpointing on.", e);
             // libtorch's samplers and kernels refuse NaN or infinite values: weights pushed so far that the outputs overflow.
             if (!_optimizer.WeightsAreFinite() || NonFinite().IsMatch(native))
                 throw new GrpoTrainingException(step, TrainingFailure.Diverged,

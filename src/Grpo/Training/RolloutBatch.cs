@@ -30,14 +30,18 @@ internal sealed class RolloutBatch : IDisposable
     /// <summary>Real prompt plus completion tokens.</summary>
     public required long Tokens { get; init; }
 
-    /// <summary>Builds the micro-batch of <paramref name="rows"/> (indices into <paramref name="completions"/>).</summary>
+    /// <summary>
+    /// Builds the micro-batch of <paramref name="rows"/> (indices into <paramref name="completions"/>), its completions
+    /// padded to at least <paramref name="completionFloor"/> columns: LUSPO's mean runs over every position of a per-token
+    /// loss, padding included, so its micro-batches are padded to the step's width to give the one-big-batch value.
+    /// </summary>
     public static RolloutBatch Build(
         IReadOnlyList<int[]> promptIds, IReadOnlyList<Completion> completions, IReadOnlyList<int> rows,
-        IReadOnlyList<double> advantages, bool maskTruncated, Device device)
+        IReadOnlyList<double> advantages, bool maskTruncated, Device device, int completionFloor = 1)
     {
         int b = rows.Count;
         int p = rows.Max(r => promptIds[completions[r].PromptIndex].Length);
-        int c = Math.Max(1, rows.Max(r => completions[r].TokenIds.Length));
+        int c = Math.Max(Math.Max(1, completionFloor), rows.Max(r => completions[r].TokenIds.Length));
         var ids = new long[b * (p + c)];
         var attention = new long[b * (p + c)];
         var targets = new long[b * c];
