@@ -21,7 +21,8 @@ public sealed class PolicyOptimizer : IDisposable
         if (trainable.Count == 0)
             throw new ArgumentException("The model has no trainable weights. Apply a LoRA adapter (LoraModel.Apply) or unfreeze the model.", nameof(trainable));
         Parameters = trainable;
-        _maxGradNorm = options.MaxGradNorm;
+        // 0 means no clipping (TRL/transformers skip the clip); libtorch would scale every gradient to 0, so clip at infinity instead.
+        _maxGradNorm = options.MaxGradNorm == 0 ? double.PositiveInfinity : options.MaxGradNorm;
         _adamW = optim.AdamW(trainable, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
     }
 
