@@ -16,6 +16,8 @@ namespace Grpo.Benchmarks;
 /// <code>
 ///   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- grpo-step [--quick] [--threads N]
 /// </code>
+/// With <c>--shape qwen2.5-0.5b</c> it measures the real shape instead (<see cref="RealShapeBenchmark"/>). Where
+/// python3 has torch, both end with the same work in plain PyTorch (<see cref="PeerComparison"/>).
 /// Torch threads default to 1: on a shared machine more threads mostly measure the neighbours.
 /// </summary>
 internal static class GrpoStepBenchmark
@@ -155,7 +157,7 @@ internal static class GrpoStepBenchmark
             }
 
         // 7. The same work in plain PyTorch, where python3 has torch.
-        PeerRows(table, "20M", BenchmarkModels.Small, plan.Peer, threads, plan == Plan.Quick ? 1 : 3);
+        PeerComparison.AddRows(table, "20M", BenchmarkModels.Small, plan.Peer, threads, plan == Plan.Quick ? 1 : 3);
 
         table.Print(threads, plan == Plan.Quick ? "--quick run" : "full run");
         return 0;
@@ -164,27 +166,4 @@ internal static class GrpoStepBenchmark
     private static string Giga(double value, string unit) => ResultTable.Giga(value, unit);
 
     private static string DtypeName(ScalarType dtype) => dtype == ScalarType.Float32 ? "float32" : "bfloat16";
-
-    /// <summary>
-    /// The side by side with plain PyTorch (<see cref="PeerComparison"/>) in float32, the dtype both run natively here
-    /// (Debian's torch 1.13 has no fast bfloat16 GEMM on AVX2: about 5 GFLOP/s); a row saying why when it cannot run.
-    /// </summary>
-    internal static void PeerRows(ResultTable table, string name, ModelConfig config, PeerComparison.Sizes s, int threads, int repeats)
-    {
-        if (PeerComparison.Unavailable() is { } why)
-        {
-            table.Row("PyTorch peer", $"{name}: not run", why, "—", "—");
-            return;
-        }
-        var peer = PeerComparison.Peer(config, ScalarType.Float32, s, threads, repeats);
-        var grpo = PeerComparison.Grpo(config, ScalarType.Float32, s, repeats);
-        string against = $"{peer.Program}, eager, best of {repeats}";
-        double trainTokens = s.TrainRows * (s.TrainPrompt + s.TrainCompletion), decodeTokens = s.DecodeRows * s.DecodeTokens;
-        table.Row("PyTorch peer", $"{name} LoRA r{LoraRank} float32 training, {s.TrainRows} × ({s.TrainPrompt} + {s.TrainCompletion}) tokens",
-            $"{trainTokens / grpo.TrainingSeconds:F0} tokens/s", $"{against}: {trainTokens / peer.TrainingSeconds:F0} tokens/s", $"{peer.TrainingSeconds / grpo.TrainingSeconds:F2}×");
-        table.Row("PyTorch peer", $"{name} float32 decode, batch {s.DecodeRows}, {s.DecodeTokens} new tokens (prefill included)",
-            $"{decodeTokens / grpo.DecodeSeconds:F1} tokens/s", $"{against}: {decodeTokens / peer.DecodeSeconds:F1} tokens/s", $"{peer.DecodeSeconds / grpo.DecodeSeconds:F2}×");
-        table.Row("PyTorch peer", $"{name} float32 chunked log-probs fwd + bwd, {s.LogProbRows} × {s.LogProbLength} tokens, V {config.VocabSize}",
-            $"{grpo.LogProbSeconds:F3} s", $"{against}: {peer.LogProbSeconds:F3} s", $"{peer.LogProbSeconds / grpo.LogProbSeconds:F2}×");
-    }
 }

@@ -36,6 +36,29 @@ internal static class PeerComparison
         return Interpreter.Value is null ? $"neither {string.Join(" nor ", Interpreters)} can import torch; apt-get install python3-torch libopenblas0" : null;
     }
 
+    /// <summary>
+    /// The side by side with plain PyTorch (<see cref="PeerComparison"/>) in float32, the dtype both run natively here
+    /// (Debian's torch 1.13 has no fast bfloat16 GEMM on AVX2: about 5 GFLOP/s); a row saying why when it cannot run.
+    /// </summary>
+    public static void AddRows(ResultTable table, string name, ModelConfig config, Sizes s, int threads, int repeats)
+    {
+        if (Unavailable() is { } why)
+        {
+            table.Row("PyTorch peer", $"{name}: not run", why, "—", "—");
+            return;
+        }
+        var peer = Peer(config, ScalarType.Float32, s, threads, repeats);
+        var grpo = Grpo(config, ScalarType.Float32, s, repeats);
+        string against = $"{peer.Program}, eager, best of {repeats}";
+        double trainTokens = s.TrainRows * (s.TrainPrompt + s.TrainCompletion), decodeTokens = s.DecodeRows * s.DecodeTokens;
+        table.Row("PyTorch peer", $"{name} LoRA r{GrpoStepTimings.LoraRank} float32 training, {s.TrainRows} × ({s.TrainPrompt} + {s.TrainCompletion}) tokens",
+            $"{trainTokens / grpo.TrainingSeconds:F0} tokens/s", $"{against}: {trainTokens / peer.TrainingSeconds:F0} tokens/s", $"{peer.TrainingSeconds / grpo.TrainingSeconds:F2}×");
+        table.Row("PyTorch peer", $"{name} float32 decode, batch {s.DecodeRows}, {s.DecodeTokens} new tokens (prefill included)",
+            $"{decodeTokens / grpo.DecodeSeconds:F1} tokens/s", $"{against}: {decodeTokens / peer.DecodeSeconds:F1} tokens/s", $"{peer.DecodeSeconds / grpo.DecodeSeconds:F2}×");
+        table.Row("PyTorch peer", $"{name} float32 chunked log-probs fwd + bwd, {s.LogProbRows} × {s.LogProbLength} tokens, V {config.VocabSize}",
+            $"{grpo.LogProbSeconds:F3} s", $"{against}: {peer.LogProbSeconds:F3} s", $"{peer.LogProbSeconds / grpo.LogProbSeconds:F2}×");
+    }
+
     /// <summary>The PyTorch peer's figures, run as a separate python3 process with <paramref name="threads"/> threads.</summary>
     public static Figures Peer(ModelConfig config, ScalarType dtype, Sizes s, int threads, int repeats)
     {

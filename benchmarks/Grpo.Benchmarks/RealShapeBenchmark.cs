@@ -108,8 +108,8 @@ internal static class RealShapeBenchmark
             }
         }
 
-        GrpoStepBenchmark.PeerRows(table, "20M", BenchmarkModels.Small, plan.PeerToy, threads, plan.PeerRepeats);
-        GrpoStepBenchmark.PeerRows(table, shape, config, plan.PeerReal, threads, plan.PeerRepeats);
+        PeerComparison.AddRows(table, "20M", BenchmarkModels.Small, plan.PeerToy, threads, plan.PeerRepeats);
+        PeerComparison.AddRows(table, shape, config, plan.PeerReal, threads, plan.PeerRepeats);
 
         table.Print(threads, $"--shape {shape}{(plan == Plan.Quick ? " --quick" : "")} run");
         return 0;
