@@ -16,6 +16,8 @@ namespace Grpo.Benchmarks;
 /// <code>
 ///   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- grpo-step [--quick] [--threads N]
 /// </code>
+/// With <c>--shape qwen2.5-0.5b</c> it measures the real shape instead (<see cref="RealShapeBenchmark"/>). Where
+/// python3 has torch, both end with the same work in plain PyTorch (<see cref="PeerComparison"/>).
 /// Torch threads default to 1: on a shared machine more threads mostly measure the neighbours.
 /// </summary>
 internal static class GrpoStepBenchmark
@@ -29,34 +31,33 @@ internal static class GrpoStepBenchmark
         int TrainRows, int TrainCompletion, int TrainRepeats,
         int SampleTokens, int SampleRepeats, int NaiveTokens,
         string[] LogProbSizes,
-        int StepGenerations, int StepCompletion, int StepSteps, int GrowthSteps)
+        int StepGenerations, int StepCompletion, int StepSteps, int GrowthSteps, PeerComparison.Sizes Peer)
     {
-        public static readonly Plan Full = new([256, 512, 1024], 10, 256L << 20, 8, 96, 3, 256, 3, 64, ["8", "512", "256", "32000"], 8, 64, 3, 3);
-        public static readonly Plan Quick = new([128, 256], 2, 64L << 20, 2, 32, 1, 32, 1, 16, ["2", "128", "256", "32000"], 4, 32, 2, 2);
+        public static readonly Plan Full = new([256, 512, 1024], 10, 256L << 20, 8, 96, 3, 256, 3, 64, ["8", "512", "256", "32000"], 8, 64, 3, 3,
+            new PeerComparison.Sizes(8, 32, 96, 8, 64, 8, 128));
+        public static readonly Plan Quick = new([128, 256], 2, 64L << 20, 2, 32, 1, 32, 1, 16, ["2", "128", "256", "32000"], 4, 32, 2, 2,
+            new PeerComparison.Sizes(2, 32, 16, 4, 8, 2, 32));
     }
 
     public static async Task<int> Run(string[] args, CancellationToken cancellationToken = default)
     {
+        if (IsolatedStep.IsChild(args)) return await IsolatedStep.Child(args);
+        int shapeAt = Array.IndexOf(args, "--shape");
+        if (shapeAt >= 0)
+        {
+            if (shapeAt + 1 >= args.Length) throw new ArgumentException("--shape needs a name: qwen2.5-0.5b, 20m or 100m.");
+            return await RealShapeBenchmark.Run(args[shapeAt + 1], args, cancellationToken);
+        }
         var plan = args.Contains("--quick") ? Plan.Quick : Plan.Full;
         int threads = SamplerThroughput.IntArg(args, "--threads") ?? 1;
         set_num_threads(threads);
         Environment.SetEnvironmentVariable("OMP_NUM_THREADS", $"{threads}");   // inherited by the log-prob child processes
-        var loadAtStart = LoadAverage();
-        var clock = Stopwatch.StartNew();
-        var rows = new List<string>();
-        void Row(string area, string figure, string measured, string against, string ratio)
-        {
-            rows.Add($"| {area} | {figure} | {measured} | {against} | {ratio} |");
-            Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] {area}: {figure}: {measured} ({against}; {ratio})");
-        }
+        var table = new ResultTable();
+        var Row = table.Row;
 
         // 1. Ceilings.
-        var (fp32, fp32Size) = MachineCeiling.Matmul(ScalarType.Float32, plan.MatmulSizes, plan.MatmulRepeats);
-        var (bf16, bf16Size) = MachineCeiling.Matmul(ScalarType.BFloat16, plan.MatmulSizes, plan.MatmulRepeats);
-        double bandwidth = MachineCeiling.Bandwidth(plan.CopyBytes, plan.MatmulRepeats);
-        Row("ceiling", $"matmul float32 (best of n = {string.Join(", ", plan.MatmulSizes)}, A·B and A·Bᵀ: n = {fp32Size})", Giga(fp32, "FLOP/s"), "—", "1 (the ceiling)");
-        Row("ceiling", $"matmul bfloat16 (n = {bf16Size})", Giga(bf16, "FLOP/s"), $"float32 {Giga(fp32, "FLOP/s")}", $"{bf16 / fp32:F2}×");
-        Row("ceiling", $"memory bandwidth (copy {plan.CopyBytes >> 20} MiB, read + write)", Giga(bandwidth, "B/s"), "—", "1 (the ceiling)");
+        var ceilings = MachineCeiling.Measure(plan.MatmulSizes, plan.MatmulRepeats, plan.CopyBytes, table);
+        var (fp32, bf16, bandwidth) = (ceilings.Float32, ceilings.BFloat16, ceilings.Bandwidth);
 
         // 2. Training: forward + backward of the policy pass, LoRA r = 16.
         foreach (var (name, config) in new[] { ("20M", BenchmarkModels.Small), ("100M", BenchmarkModels.Medium) })
@@ -113,7 +114,8 @@ internal static class GrpoStepBenchmark
 
         // 5. A whole GRPO step, and its parts as shares.
         var baseConfig = BenchmarkModels.Small;
-        var (step, stepCpu) = await GrpoStepTimings.CheapestStep(baseConfig, plan.StepGenerations, plan.StepCompletion, plan.StepSteps, cancellationToken);
+        var step = await GrpoStepTimings.CheapestStep(baseConfig, plan.StepGenerations, plan.StepCompletion, plan.StepSteps, cancellationToken);
+        double stepCpu = step.CpuSeconds;
         {
             var shapes = ModelFlops.Of(baseConfig, LoraRank);
             double stepFlops = shapes.GrpoStep(plan.StepGenerations, Prompt, plan.StepCompletion, reference: true);
@@ -144,7 +146,8 @@ internal static class GrpoStepBenchmark
             foreach (int k in new[] { 1, 2, 4 })   // ½×, 1× (the step above) and 2× the base
             {
                 var (config, g, c) = point(k);
-                var (metrics, cpu) = k == 2 ? (step, stepCpu) : await GrpoStepTimings.CheapestStep(config, g, c, plan.GrowthSteps, cancellationToken);
+                var metrics = k == 2 ? step : await GrpoStepTimings.CheapestStep(config, g, c, plan.GrowthSteps, cancellationToken);
+                double cpu = metrics.CpuSeconds;
                 long tokens = (long)g * (Prompt + c);
                 double perToken = cpu / tokens;
                 double flopsPerToken = ModelFlops.Of(config, LoraRank).GrpoStep(g, Prompt, c, true) / tokens;
@@ -153,21 +156,14 @@ internal static class GrpoStepBenchmark
                     $"base {basePerToken * 1e6:F0} µs CPU per token", $"{perToken / basePerToken:F2}× per token (model FLOPs per token {flopsPerToken / baseFlopsPerToken:F2}×)");
             }
 
-        Console.WriteLine($"Machine: {CpuModel()}, {Environment.ProcessorCount} cores, torch threads {threads}, " +
-                          $"load average {loadAtStart} at start and {LoadAverage()} at the end (1, 5, 15 min); TorchSharp CPU, {(plan == Plan.Quick ? "--quick" : "full")} run of {clock.Elapsed.TotalMinutes:F1} min.");
-        Console.WriteLine();
-        Console.WriteLine("| area | figure | measured | against | ratio |");
-        Console.WriteLine("| --- | --- | ---: | ---: | ---: |");
-        rows.ForEach(Console.WriteLine);
+        // 7. The same work in plain PyTorch, where python3 has torch.
+        PeerComparison.AddRows(table, "20M", BenchmarkModels.Small, plan.Peer, threads, plan == Plan.Quick ? 1 : 3);
+
+        table.Print(threads, plan == Plan.Quick ? "--quick run" : "full run");
         return 0;
     }
 
-    private static string Giga(double value, string unit) => $"{value / 1e9:F1} G{unit}";
+    private static string Giga(double value, string unit) => ResultTable.Giga(value, unit);
 
     private static string DtypeName(ScalarType dtype) => dtype == ScalarType.Float32 ? "float32" : "bfloat16";
-
-    private static string CpuModel() =>
-        File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
-
-    private static string LoadAverage() => string.Join(", ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 }

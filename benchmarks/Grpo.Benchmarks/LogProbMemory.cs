@@ -1,12 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
+using Grpo.Benchmarks;
 using Grpo.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
 /// <summary>
 /// Peak native memory and time of one forward + backward of the sampled tokens' log-probs, naive
-/// (<c>log_softmax(linear(h, W) / τ)</c> then gather, all [B × T × V] logits alive) against <see cref="TokenLogProbs"/>
+/// (<c>log_softmax(linear(h, W) / τ)</c> then gather, each intermediate freed as soon as plain code would free it, so the
+/// saved [B × T × V] log-softmax and backward's gradients of it are what it holds) against <see cref="TokenLogProbs"/>
 /// (chunked, logits recomputed in backward). Each variant runs in a fresh child process; the peak is the process's
 /// resident-set high-water mark (VmHWM in /proc/self/status), reset after the inputs are allocated, minus the resident
 /// set at that moment, so the runtime and the inputs are not counted. No warm-up precedes the measured pass: a warm-up
@@ -57,20 +59,9 @@ public static class LogProbMemory
     /// <summary>Runs one variant (naive or chunked) in a fresh child process; <paramref name="args"/> are the sizes, as on the command line.</summary>
     internal static Measurement RunChild(string variant, string[] args)
     {
-        // Under `dotnet run` the process is the app host; under `dotnet Grpo.Benchmarks.dll` it is dotnet plus the dll.
-        var self = Environment.ProcessPath!;
-        var prefix = Path.GetFileNameWithoutExtension(self) == "dotnet" ? [typeof(LogProbMemory).Assembly.Location] : Array.Empty<string>();
-        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true };
-        foreach (var a in prefix.Concat(["logprob-memory", "--child", variant]).Concat(Sizes.Parse(args).ToArgs()))
-            start.ArgumentList.Add(a);
-        using var child = Process.Start(start)!;
-        var output = child.StandardOutput.ReadToEnd();
-        child.WaitForExit();
-        var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal))
-                   ?? throw new InvalidOperationException($"The {variant} child exited with {child.ExitCode} and no result:\n{output}");
-        var f = line.Split(' ');
+        var f = ChildProcess.Result(new[] { "logprob-memory", "--child", variant }.Concat(Sizes.Parse(args).ToArgs()), variant).Split(' ');
         double D(int i) => double.Parse(f[i], CultureInfo.InvariantCulture);
-        return new Measurement(f[1], D(2), D(3), D(4));
+        return new Measurement(f[0], D(1), D(2), D(3));
     }
 
     private static int Child(string variant, Sizes s)
@@ -82,48 +73,49 @@ public static class LogProbMemory
         var upstream = randn([s.Batch, s.Length], generator: generator);
         _ = (hidden.sum() + weight.sum() + upstream.sum()).item<float>(); // touch every input page before the baseline
 
-        var resetOk = ResetPeak();
-        var baseline = StatusKiB("VmRSS");
+        var resetOk = ProcessMemory.ResetPeak();
+        var baseline = ProcessMemory.ResidentBytes();
         var stopwatch = Stopwatch.StartNew();
         Pass(variant, hidden, weight, targets, upstream, s.Chunk);
         var seconds = stopwatch.Elapsed.TotalSeconds;
-        var peak = StatusKiB("VmHWM");
+        var peak = ProcessMemory.PeakBytes();
         if (!resetOk)
             Console.Error.WriteLine("warning: could not reset VmHWM; the peak includes start-up");
-        Console.WriteLine(FormattableString.Invariant($"RESULT {variant} {(peak - baseline) / 1024.0} {peak / 1024.0} {seconds}"));
+        Console.WriteLine(FormattableString.Invariant($"RESULT {variant} {(peak - baseline) / 1048576.0} {peak / 1048576.0} {seconds}"));
         return 0;
     }
 
     private static void Pass(string variant, Tensor hidden, Tensor weight, Tensor targets, Tensor upstream, int chunk)
     {
-        using var scope = NewDisposeScope();
-        var logp = variant switch
+        using var logp = variant switch
         {
-            "naive" => nn.functional.linear(hidden, weight).div(Temperature).log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1),
+            "naive" => NaiveLogProbs(hidden, weight, targets),
             "chunked" => TokenLogProbs.Compute(hidden, weight, null, targets, Temperature, chunk > 0 ? chunk : null),
             _ => throw new ArgumentException($"Unknown variant '{variant}'; use naive or chunked."),
         };
-        (logp * upstream).sum().backward();
-        _ = hidden.grad!.sum().item<float>();
+        using (var weighted = logp * upstream)
+        using (var loss = weighted.sum())
+            loss.backward();
+        using var gradSum = hidden.grad!.sum();
+        _ = gradSum.item<float>();
     }
 
-    // Writing 5 to /proc/self/clear_refs resets the resident-set high-water mark (Linux 4.0+).
-    private static bool ResetPeak()
+    /// <summary>
+    /// <c>log_softmax(linear(h, W) / τ).gather(targets)</c> written as plain PyTorch code runs it: each intermediate is
+    /// freed as soon as the next one exists (Python drops it when its last reference goes), so only what autograd saves
+    /// stays alive: the [B, T, V] log-softmax output, as in PyTorch's own naive pass. The logits and the scaled logits
+    /// are not needed by backward (the scaling by a constant saves nothing), so holding them would count 2 × [B, T, V]
+    /// that no plain implementation keeps.
+    /// </summary>
+    private static Tensor NaiveLogProbs(Tensor hidden, Tensor weight, Tensor targets)
     {
-        try
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-            return true;
-        }
-        catch (IOException) { return false; }
-        catch (UnauthorizedAccessException) { return false; }
-    }
-
-    private static long StatusKiB(string field)
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-        throw new InvalidOperationException($"/proc/self/status has no {field}; this benchmark needs Linux.");
+        Tensor logProbs;
+        using (var logits = nn.functional.linear(hidden, weight))
+        using (var scaled = logits.div(Temperature))
+            logProbs = scaled.log_softmax(-1);
+        using (logProbs)
+        using (var index = targets.unsqueeze(-1))
+        using (var picked = logProbs.gather(-1, index))
+            return picked.squeeze(-1);
     }
 }

@@ -11,6 +11,25 @@ namespace Grpo.Benchmarks;
 /// </summary>
 internal static class MachineCeiling
 {
+    /// <summary>The measured ceilings: matmul FLOP/s of each dtype and copy bandwidth in bytes per second.</summary>
+    public sealed record Ceilings(double Float32, double BFloat16, double Bandwidth)
+    {
+        /// <summary>The matmul ceiling of <paramref name="dtype"/> (float32 or bfloat16).</summary>
+        public double Matmul(ScalarType dtype) => dtype == ScalarType.BFloat16 ? BFloat16 : Float32;
+    }
+
+    /// <summary>Measures the float32 and bfloat16 matmul ceilings and the copy bandwidth, and adds a row for each to <paramref name="table"/>.</summary>
+    public static Ceilings Measure(int[] sizes, int repeats, long copyBytes, ResultTable table)
+    {
+        var (fp32, fp32Size) = Matmul(ScalarType.Float32, sizes, repeats);
+        var (bf16, bf16Size) = Matmul(ScalarType.BFloat16, sizes, repeats);
+        double bandwidth = Bandwidth(copyBytes, repeats);
+        table.Row("ceiling", $"matmul float32 (best of n = {string.Join(", ", sizes)}, A·B and A·Bᵀ: n = {fp32Size})", ResultTable.Giga(fp32, "FLOP/s"), "—", "1 (the ceiling)");
+        table.Row("ceiling", $"matmul bfloat16 (n = {bf16Size})", ResultTable.Giga(bf16, "FLOP/s"), $"float32 {ResultTable.Giga(fp32, "FLOP/s")}", $"{bf16 / fp32:F2}×");
+        table.Row("ceiling", $"memory bandwidth (copy {copyBytes >> 20} MiB, read + write)", ResultTable.Giga(bandwidth, "B/s"), "—", "1 (the ceiling)");
+        return new Ceilings(fp32, bf16, bandwidth);
+    }
+
     /// <summary>The best FLOP/s (2n³ per n×n product) over <paramref name="sizes"/> and both layouts, each the best of <paramref name="repeats"/> after a warm-up.</summary>
     public static (double FlopsPerSecond, int Size) Matmul(ScalarType dtype, int[] sizes, int repeats)
     {

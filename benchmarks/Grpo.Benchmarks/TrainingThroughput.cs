@@ -14,7 +14,11 @@ namespace Grpo.Benchmarks;
 internal static class TrainingThroughput
 {
     /// <summary>Seconds of one forward + backward, the median of <paramref name="repeats"/> after a warm-up pass.</summary>
-    public static double Seconds(ModelConfig config, ScalarType dtype, int loraRank, int rows, int prompt, int completion, int repeats)
+    public static double Seconds(ModelConfig config, ScalarType dtype, int loraRank, int rows, int prompt, int completion, int repeats) =>
+        Passes(config, dtype, loraRank, rows, prompt, completion, repeats).Order().ElementAt(repeats / 2);
+
+    /// <summary>Seconds of each of <paramref name="repeats"/> forward + backward passes after a warm-up pass.</summary>
+    public static double[] Passes(ModelConfig config, ScalarType dtype, int loraRank, int rows, int prompt, int completion, int repeats)
     {
         using var model = CausalLM.Create(config, seed: 0, dtype: dtype);
         var lora = LoraModel.Apply(model, new LoraOptions { Rank = loraRank, Alpha = 2 * loraRank });
@@ -39,6 +43,6 @@ internal static class TrainingThroughput
         }
 
         Pass();
-        return Enumerable.Range(0, repeats).Select(_ => Pass()).Order().ElementAt(repeats / 2);
+        return Enumerable.Range(0, repeats).Select(_ => Pass()).ToArray();
     }
 }
