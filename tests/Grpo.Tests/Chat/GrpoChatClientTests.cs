@@ -1,4 +1,5 @@
 using Grpo.Chat;
+using Grpo.Lora;
 using Grpo.Modeling;
 using Grpo.Sampling;
 using Grpo.Tests.Modeling;
@@ -233,6 +234,45 @@ public class GrpoChatClientTests
         Assert.Equal("model", client.GetService<ChatClientMetadata>()!.DefaultModelId);
 
         Assert.Throws<DirectoryNotFoundException>(() => GrpoChatClient.Open(Path.Combine(folder, "missing")));
+    }
+
+    [Fact]
+    public async Task OpensAModelFolderWithAnAdapterAndAnswersAsTheAdaptedModelDoes()
+    {
+        var folder = Path.Combine(RepositoryRoot(), "samples", "MathReasoning", "model");
+        var adapterFolder = Path.Combine(TestModels.TempFolder(), "adapter");
+        var question = "What is 12 + 30?";
+        var prompt = new ChatMlFormatter().Format([new Grpo.Tokenization.ChatMessage("user", question)], addGenerationPrompt: true);
+        var tokenizer = HfTokenizer.FromDirectory(folder);
+        var greedy = new SamplingOptions { TopK = 1, MaxNewTokens = 16, EosTokenIds = [.. EosTokens.FromDirectory(folder, tokenizer)] };
+
+        string baseText, adaptedText;
+        using (var model = Checkpoint.Load(folder))
+        {
+            using (var baseSampler = new GroupSampler(model, tokenizer, greedy))
+                baseText = baseSampler.Sample([prompt], groupSize: 1)[0].Text;
+            // A fresh adapter computes the base model (B = 0), so B gets large random weights that change the answer.
+            var lora = LoraModel.Apply(model, new LoraOptions { Rank = 4, Alpha = 8 }, folder);
+            using (var noGrad = TorchSharp.torch.no_grad())
+            using (var generator = new TorchSharp.torch.Generator(7))
+                foreach (var parameter in lora.TrainableParameters().Where((_, i) => i % 2 == 1))
+                    parameter.normal_(0, 0.5, generator: generator);
+            lora.Save(adapterFolder);
+        }
+        using (var model = Checkpoint.Load(folder))
+        {
+            LoraModel.Load(model, adapterFolder);
+            using var sampler = new GroupSampler(model, tokenizer, greedy);
+            adaptedText = sampler.Sample([prompt], groupSize: 1)[0].Text;
+        }
+
+        using var client = GrpoChatClient.Open(folder, adapterFolder);
+        var response = await client.GetResponseAsync([new AIChatMessage(ChatRole.User, question)], new ChatOptions { Temperature = 0, MaxOutputTokens = 16 });
+        Assert.NotEqual(baseText, adaptedText);
+        Assert.Equal(adaptedText, response.Text);
+        Assert.NotNull(client.Adapter);
+        Assert.Equal("model+adapter", client.ModelId);
+        Directory.Delete(Path.GetDirectoryName(adapterFolder)!, recursive: true);
     }
 
     static string RepositoryRoot()
