@@ -256,7 +256,7 @@ public class GrpoChatClientTests
             using (var noGrad = TorchSharp.torch.no_grad())
             using (var generator = new TorchSharp.torch.Generator(7))
                 foreach (var parameter in lora.TrainableParameters().Where((_, i) => i % 2 == 1))
-                    parameter.normal_(0, 0.5, generator: generator);
+                    parameter.normal_(0, 1.0, generator: generator);
             lora.Save(adapterFolder);
         }
         using (var model = Checkpoint.Load(folder))
