@@ -31,7 +31,7 @@ namespace Grpo.Chat;
 /// Streaming yields text as it is generated, token by token, never splitting a multi-byte character and never
 /// showing text that may turn out to be a stop sequence or a tool call; the updates' text joined is the non-streaming
 /// reply's text. The model is not thread-safe, so requests run one at a time, each on its own thread; a request
-/// waiting for its turn, or running, stops when its cancellation token fires.
+/// waiting for its turn, or running, stops when its cancellation token fires. Without a Seed, each reply draws its own.
 /// </para>
 /// </summary>
 public sealed class GrpoChatClient : IChatClient
@@ -152,7 +152,11 @@ public sealed class GrpoChatClient : IChatClient
         try
         {
             await foreach (var update in updates.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                // Updates already waiting in the channel are not checked by the reader; a cancelled caller gets none of them.
+                cancellationToken.ThrowIfCancellationRequested();
                 yield return update;
+            }
             await worker.ConfigureAwait(false);
         }
         finally
