@@ -179,6 +179,26 @@ public class GrpoChatClientTests
         Assert.Equal(4, next.Usage!.OutputTokenCount);
     }
 
+    [Fact]
+    public async Task ConcurrentRequestsTakeTurnsAndEachGetsItsOwnReply()
+    {
+        using var model = RandomModel();
+        using var client = new GrpoChatClient(model, Bytes, new ChatMlFormatter(), ByteEos);
+        var options = new ChatOptions { Temperature = 0.8f, Seed = 3, MaxOutputTokens = 20 };
+        var alone = (await client.GetResponseAsync(Question, options)).Text;
+
+        var together = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => client.GetResponseAsync(Question, options))));
+        Assert.All(together, r => Assert.Equal(alone, r.Text));
+
+        // A request cancelled while it waits for its turn leaves without running.
+        using var waiting = new CancellationTokenSource();
+        var first = client.GetResponseAsync(Question, options);
+        var second = client.GetResponseAsync(Question, options, waiting.Token);
+        await waiting.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second);
+        Assert.Equal(alone, (await first).Text);
+    }
+
     public static TheoryData<ChatOptions, string> BadOptions() => new()
     {
         { new ChatOptions { Temperature = -0.5f }, "Temperature must be 0 (greedy) or a positive number" },
