@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Extensions.AI;
 using AIChatMessage = Microsoft.Extensions.AI.ChatMessage;
 
@@ -24,8 +25,15 @@ public sealed record ChatMessage(string Role, string Content)
     /// <summary>
     /// A <c>tool</c> turn holding a tool's result: a string as is, anything else as Python's <c>json.dumps</c> writes
     /// it (<c>{"temperature": 21.5}</c>), as Qwen's function-calling guide and TRL's tool loop give results to the model.
+    /// A JSON string counts as a string: <c>AIFunctionFactory</c> returns a method's string result as one, and a
+    /// Python tool's string reaches the model without quotes.
     /// </summary>
-    public static ChatMessage ToolResult(object? result) => new("tool", result as string ?? PythonJson.Dumps(result));
+    public static ChatMessage ToolResult(object? result) => new("tool", result switch
+    {
+        string text => text,
+        JsonElement { ValueKind: JsonValueKind.String } text => text.GetString()!,
+        _ => PythonJson.Dumps(result),
+    });
 
     /// <summary>
     /// Microsoft.Extensions.AI's messages as turns: text and <see cref="FunctionCallContent"/>s keep their turn, and
