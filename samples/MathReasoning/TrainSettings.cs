@@ -128,6 +128,8 @@ public sealed record TrainSettings
             LoggingSteps = 1,
             EvalSteps = EvalEvery,
             NumGenerationsEval = 0,   // greedy accuracy only: sampling the held-out set would double the run's time
+            // The built-in model's activations take a few MB; recomputing them would only cost time. A real checkpoint keeps TRL's default.
+            GradientCheckpointing = ModelFolder is not null,
         };
         options.Validate();
         return options;

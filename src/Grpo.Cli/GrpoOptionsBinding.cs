@@ -62,6 +62,8 @@ static class GrpoOptionsBinding
         Setting("--logging-steps", "Print a step line every this many steps, besides the first, the last and evaluated ones (LoggingSteps); metrics.jsonl has every step.", o => o.LoggingSteps, (o, v) => o with { LoggingSteps = v }),
         Setting("--eval-steps", "With --eval-data, evaluate every this many steps and after the last (EvalSteps; unset: --logging-steps).", o => o.EvalSteps ?? o.LoggingSteps, (o, v) => o with { EvalSteps = v }),
         Setting("--num-generations-eval", "With --eval-data, sampled completions per row for eval_reward and eval_pass@k (NumGenerationsEval; unset: --group-size); 0 measures greedy accuracy only.", o => o.NumGenerationsEval ?? o.NumGenerations, (o, v) => o with { NumGenerationsEval = v }),
+        Setting("--gradient-checkpointing", "Recompute each decoder layer's activations in the backward pass instead of keeping them (GradientCheckpointing): far less memory per trained token for about a third more policy-pass time.", o => o.GradientCheckpointing, (o, v) => o with { GradientCheckpointing = v }),
+        Setting("--max-tokens-per-micro-batch", "Pack the policy pass into micro-batches of at most this many tokens, padding included (MaxTokensPerMicroBatch); 0 uses --gradient-accumulation-steps slices. The loss is the same either way.", o => o.MaxTokensPerMicroBatch, (o, v) => o with { MaxTokensPerMicroBatch = v }),
         Setting("--truncate-prompts-left", "Cut prompts that do not fit the model's context on the left instead of refusing them (TruncatePromptsLeft).", o => o.TruncatePromptsLeft, (o, v) => o with { TruncatePromptsLeft = v }),
         RewardWeights(),
     ];

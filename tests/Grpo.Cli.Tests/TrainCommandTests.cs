@@ -172,6 +172,18 @@ public sealed class TrainCommandTests : IDisposable
         Assert.False(options.TryGetProperty("GenerationBatchSize", out _));
     }
 
+    [Fact]
+    public async Task TheTrainingMemoryOptionsReachTheRun()
+    {
+        var (exitCode, _, error) = await Cli.RunAsync(Train("--steps", "1", "--gradient-checkpointing", "false", "--max-tokens-per-micro-batch", "64"));
+
+        Assert.True(exitCode == 0, error);
+        using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(Output, "grpo_run.json")));
+        var options = run.RootElement.GetProperty("Options");
+        Assert.False(options.GetProperty("GradientCheckpointing").GetBoolean());   // on by default (TRL), so false must come from the command line
+        Assert.Equal(64, options.GetProperty("MaxTokensPerMicroBatch").GetInt32());
+    }
+
     [Theory]
     [InlineData("EffectiveEpsilonHigh", "0.28")]
     [InlineData("generationBatchSize", "16")]
