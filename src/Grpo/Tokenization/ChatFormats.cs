@@ -5,7 +5,9 @@ namespace Grpo.Tokenization;
 /// <summary>
 /// Picks the chat formatter that reproduces a model's chat template, by the template's markers: ChatML
 /// (<c>&lt;|im_start|&gt;</c>: Qwen, SmolLM2) or Llama 3 (<c>&lt;|start_header_id|&gt;</c>). Defaults the template
-/// spells out as literal text (a default system prompt, Llama 3.1's date lines) are read from it.
+/// spells out as literal text (a default system prompt, Llama 3.1's date lines) are read from it, and a ChatML
+/// template that handles <c>&lt;/think&gt;</c> (Qwen3's) gets Qwen3's handling of reasoning in assistant turns. Both
+/// formatters are <see cref="IToolChatFormatter"/>s.
 /// </summary>
 public static partial class ChatFormats
 {
@@ -18,7 +20,7 @@ public static partial class ChatFormats
                 + "add one, or pass a ChatMlFormatter, a Llama3Formatter or your own IChatFormatter.");
 
         if (template.Contains("<|im_start|>"))
-            return new ChatMlFormatter(Unescape(DefaultChatMlSystemPrompt().Match(template).Groups["text"]));
+            return new ChatMlFormatter(Unescape(DefaultChatMlSystemPrompt().Match(template).Groups["text"]), qwen3Reasoning: template.Contains("</think>"));
         if (template.Contains("<|start_header_id|>"))
         {
             var knowledgeDate = KnowledgeDate().Match(template);

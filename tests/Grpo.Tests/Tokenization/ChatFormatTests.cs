@@ -73,6 +73,7 @@ public sealed class ChatFormatTests : IDisposable
         var formatter = Assert.IsType<ChatMlFormatter>(ChatFormats.FromTokenizerConfig(
             TokenizerConfig.FromFile(Path.Combine(Qwen3Fixture.FixtureDirectory, TokenizerConfig.FileName))));
         Assert.Null(formatter.DefaultSystemPrompt);
+        Assert.True(formatter.Qwen3Reasoning);
     }
 
     [Fact]
@@ -88,6 +89,7 @@ public sealed class ChatFormatTests : IDisposable
             """;
         var formatter = Assert.IsType<ChatMlFormatter>(ChatFormats.FromTokenizerConfig(ConfigWithTemplate(template)));
         Assert.Equal("You are Qwen, created by Alibaba Cloud. You are a helpful assistant.", formatter.DefaultSystemPrompt);
+        Assert.False(formatter.Qwen3Reasoning);
     }
 
     [Fact]
