@@ -5,6 +5,8 @@ using Grpo.Modeling;
 using Grpo.Rewards;
 using Grpo.Sampling;
 using Grpo.Tokenization;
+using Grpo.Tools;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
 namespace Grpo.Training;
@@ -35,7 +37,7 @@ public sealed class GrpoTrainer : IDisposable
     private readonly GrpoOptions _options;
     private readonly RewardRunner _rewards;
     private readonly IReadOnlyList<int>? _eosTokenIds;
-    private InProcessRollouts? _rollouts;
+    private IRolloutSource? _rollouts;
     private PolicyOptimizer? _optimizer;
     private GrpoRun? _run;
 
@@ -72,6 +74,13 @@ public sealed class GrpoTrainer : IDisposable
     /// (<see cref="FrozenCopy.Of"/>). With an adapter the reference is the base model itself and this stays null.
     /// </summary>
     public CausalLM? Reference { get; init; }
+
+    /// <summary>
+    /// Makes one environment per rollout (TRL's <c>environment_factory</c>): reset with the rollout's row, its tool
+    /// methods join <see cref="GrpoOptions.Tools"/>, and <see cref="EnvironmentReward"/> among the rewards scores it by
+    /// its <see cref="ToolEnvironment.GetReward"/>. Needs a tool-rendering <see cref="ChatFormat"/>. Null for none.
+    /// </summary>
+    public Func<ToolEnvironment>? EnvironmentFactory { get; init; }
 
     /// <summary>Called after every step with its metrics, on the training thread.</summary>
     public Action<GrpoStepMetrics>? OnStep { get; init; }
@@ -119,7 +128,7 @@ public sealed class GrpoTrainer : IDisposable
     private GrpoRun Build()
     {
         var reference = _options.Beta == 0 ? null : KlReference.For(_model, _lora, Reference);
-        _rollouts = new InProcessRollouts(_model, _tokenizer, new SamplingOptions
+        var sampling = new SamplingOptions
         {
             Temperature = _options.Temperature,
             TopP = _options.TopP,
@@ -128,7 +137,16 @@ public sealed class GrpoTrainer : IDisposable
             MaxNewTokens = _options.MaxCompletionLength,
             EosTokenIds = _eosTokenIds,
             PromptsPerBatch = _options.PromptsPerStep,
-        });
+        };
+        bool tools = _options.Tools.Count > 0 || EnvironmentFactory is not null;
+        // With tools, prompts describe them (the environment's methods from one probe instance, as TRL probes) and
+        // rollouts run the tool loop.
+        IReadOnlyList<AIFunctionDeclaration> declared = [.. _options.Tools, .. EnvironmentFactory?.Invoke().Tools ?? []];
+        if (tools && ChatFormat is not IToolChatFormatter)
+            throw new InvalidOperationException("Tools are described to the model and read back by its chat format; set ChatFormat to one that renders tools (ChatFormats.FromTokenizerConfig, ChatMlFormatter, Llama3Formatter).");
+        _rollouts = tools
+            ? new ToolRollouts(_model, _tokenizer, (IToolChatFormatter)ChatFormat!, sampling, _options.Tools, _options.MaxToolCallingIterations, _options.ToolTimeout, EnvironmentFactory)
+            : new InProcessRollouts(_model, _tokenizer, sampling);
         var weights = new CheckpointWeights(_model, _lora);
         _optimizer = new PolicyOptimizer(weights.Trainable, _options);
         var step = new GrpoStep(_model, _rollouts, _rewards, new GrpoLoss(GrpoLossSettings.From(_options)), _optimizer, reference, _options);
@@ -138,7 +156,7 @@ public sealed class GrpoTrainer : IDisposable
             new TensorBoardMetricsSink(Path.Combine(_options.OutputDir, "runs")),
         ];
         if (Logger is not null) sinks.Add(new LoggerMetricsSink(Logger, _options.LoggingSteps));
-        return new GrpoRun(step, new PromptEncoder(_tokenizer, ChatFormat, SystemPrompt), weights, _optimizer, _options,
+        return new GrpoRun(step, new PromptEncoder(_tokenizer, ChatFormat, SystemPrompt, declared), weights, _optimizer, _options,
             _model.Config.MaxPositionEmbeddings, new GrpoEvaluator(_rollouts, _rewards, _options), sinks)
         {
             OnStep = OnStep,
@@ -149,7 +167,7 @@ public sealed class GrpoTrainer : IDisposable
     public void Dispose()
     {
         _run?.Dispose();
-        _rollouts?.Dispose();
+        (_rollouts as IDisposable)?.Dispose();
         _optimizer?.Dispose();
     }
 }
