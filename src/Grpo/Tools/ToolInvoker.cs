@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Extensions.AI;
 
 namespace Grpo.Tools;
@@ -38,7 +39,9 @@ internal static class ToolInvoker
         var invocation = Task.Run(() => function.InvokeAsync(new AIFunctionArguments(call.Arguments), timer.Token).AsTask(), timer.Token);
         try
         {
-            return new ToolReply(call, await invocation.WaitAsync(timeout, cancellationToken).ConfigureAwait(false), Failed: false);
+            var result = await invocation.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            // AIFunctionFactory returns results as JSON; a string reaches the model as its text, as TRL's str(result) does.
+            return new ToolReply(call, result is JsonElement { ValueKind: JsonValueKind.String } text ? text.GetString() : result, Failed: false);
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
