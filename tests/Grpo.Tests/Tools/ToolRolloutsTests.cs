@@ -92,11 +92,11 @@ public class ToolRolloutsTests
         ];
         try
         {
-            var (completions, _) = Roll(sample => scripts[sample], scripts.Length, tools, maxNew: 600, timeout: TimeSpan.FromMilliseconds(300));
+            var (completions, _) = Roll(sample => scripts[sample], scripts.Length, tools, maxNew: 600, timeout: TimeSpan.FromSeconds(2));
 
             string Reply(Completion c) => Tokenizer.Decode(c.TokenIds.Where((_, t) => !c.PolicyTokenMask![t]));
             Assert.Contains("{\"error\": \"kaput\"}", Reply(completions[0]));
-            Assert.Contains("did not finish within 0.3 s", Reply(completions[1]));
+            Assert.Contains("did not finish within 2 s", Reply(completions[1]));
             Assert.Contains("is not valid JSON", Reply(completions[2]));
             Assert.Contains("\"error\": ", Reply(completions[3]));
             Assert.Contains("Tool nope not found", Reply(completions[4]));
@@ -187,6 +187,28 @@ public class ToolRolloutsTests
         Assert.Equal([1.0, 0.0], completions.Select(c => reward.Score(c.ToRewardInput(row))));
         Assert.Equal(5, completions[0].ToRewardInput(row).Messages.Count);
         Assert.Equal(["Increment"], new Counter().Tools.Select(t => t.Name));
+    }
+
+    [Fact]
+    public async Task OnTheDecodeEngineARolloutWithoutCallsIsExactlyTheGroupSamplers()
+    {
+        // A random model never closes a call, so every row is one turn: the tool loop must then draw what the
+        // lockstep sampler draws from the same seed, token for token.
+        var model = Grpo.Modeling.CausalLM.Create(Grpo.Modeling.ModelConfig.Tiny("qwen3", vocabSize: 258), seed: 4);
+        var sampling = new SamplingOptions { MaxNewTokens = 12, EosTokenIds = [ChatMlByteTokenizer.ImEnd] };
+        int[][] prompts = [Tokenizer.Encode(Prompt), Tokenizer.Encode("<|im_start|>user\nlonger question<|im_end|>\n<|im_start|>assistant\n")];
+        using var tools = new ToolRollouts(model, Tokenizer, new ChatMlFormatter(), sampling, [Add], null, TimeSpan.FromSeconds(5));
+        using var plain = new InProcessRollouts(model, Tokenizer, sampling);
+
+        var request = new RolloutRequest(prompts, GroupSize: 3, Seed: 8);
+        var expected = await plain.GenerateAsync(request);
+        var actual = await tools.GenerateAsync(request);
+
+        Assert.Equal(expected.Select(c => c.TokenIds), actual.Select(c => c.TokenIds));
+        Assert.Equal(expected.Select(c => c.LogProbs), actual.Select(c => c.LogProbs));
+        Assert.Equal(expected.Select(c => c.FinishReason), actual.Select(c => c.FinishReason));
+        Assert.All(actual, c => Assert.All(c.PolicyTokenMask!, Assert.True));
+        Assert.Equal(new ToolMetrics(0, 0), ToolMetrics.From(actual));
     }
 
     [Fact]
