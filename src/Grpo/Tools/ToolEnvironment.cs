@@ -29,7 +29,7 @@ public abstract class ToolEnvironment
     public IReadOnlyList<AIFunction> Tools => _tools ??= GetType()
         .GetMethods(BindingFlags.Public | BindingFlags.Instance)
         .Where(m => m.DeclaringType != typeof(ToolEnvironment) && m.DeclaringType != typeof(object) && !m.IsSpecialName
-                    && m.GetBaseDefinition().DeclaringType != typeof(ToolEnvironment))
+                    && m.GetBaseDefinition().DeclaringType != typeof(ToolEnvironment) && m.GetBaseDefinition().DeclaringType != typeof(object))
         .OrderBy(m => m.MetadataToken)
         .Select(m => AIFunctionFactory.Create(m, this))
         .ToList();

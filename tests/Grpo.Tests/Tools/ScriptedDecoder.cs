@@ -11,7 +11,7 @@ namespace Grpo.Tests.Tools;
 /// </summary>
 internal sealed class ScriptedDecoder(int slots, Func<string, int, string[]> turns, Action<string, int>? released = null) : ISlotDecoder
 {
-    static readonly ChatMlByteTokenizer Tokenizer = new();
+    static readonly SpecialByteTokenizer Tokenizer = SpecialByteTokenizer.ChatMl;
 
     sealed class Slot
     {
@@ -88,7 +88,7 @@ internal sealed class ScriptedDecoder(int slots, Func<string, int, string[]> tur
         {
             var state = _slots[slots[i]]!;
             var turn = state.Turn < state.Turns.Length ? Tokenizer.Encode(state.Turns[state.Turn]) : [];
-            values[i * Tokenizer.VocabSize + (state.Position < turn.Length ? turn[state.Position] : ChatMlByteTokenizer.ImEnd)] = 0;
+            values[i * Tokenizer.VocabSize + (state.Position < turn.Length ? turn[state.Position] : SpecialByteTokenizer.ImEnd)] = 0;
         }
         return tensor(values, [slots.Count, Tokenizer.VocabSize]);
     }

@@ -15,7 +15,7 @@ namespace Grpo.Tests.Tools;
 /// </summary>
 public class ToolRolloutsTests
 {
-    static readonly ChatMlByteTokenizer Tokenizer = new();
+    static readonly SpecialByteTokenizer Tokenizer = SpecialByteTokenizer.ChatMl;
     const string Prompt = "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n";
 
     static string Call(string json) => $"<tool_call>\n{json}\n</tool_call>";
@@ -25,7 +25,7 @@ public class ToolRolloutsTests
     static int[] ToolTurn(params string[] results) => Tokenizer.Encode(
         "\n<|im_start|>user" + string.Concat(results.Select(r => $"\n<tool_response>\n{r}\n</tool_response>")) + "<|im_end|>\n<|im_start|>assistant\n");
 
-    static int[] Turn(string text) => [.. Tokenizer.Encode(text), ChatMlByteTokenizer.ImEnd];
+    static int[] Turn(string text) => [.. Tokenizer.Encode(text), SpecialByteTokenizer.ImEnd];
 
     static readonly AIFunction Add = AIFunctionFactory.Create((int a, int b) => a + b, "add", "Adds two integers.");
 
@@ -34,7 +34,7 @@ public class ToolRolloutsTests
         IReadOnlyList<Problem>? problems = null)
     {
         ScriptedDecoder? decoder = null;
-        using var rollouts = new ToolRollouts(Tokenizer, new ChatMlFormatter(), new SamplingOptions { MaxNewTokens = maxNew, EosTokenIds = [ChatMlByteTokenizer.ImEnd] },
+        using var rollouts = new ToolRollouts(Tokenizer, new ChatMlFormatter(), new SamplingOptions { MaxNewTokens = maxNew, EosTokenIds = [SpecialByteTokenizer.ImEnd] },
             tools, maxRounds, timeout ?? TimeSpan.FromSeconds(10), environments,
             (slots, _) => decoder = new ScriptedDecoder(slots, (_, sample) => turns(sample), released), TorchSharp.torch.CPU, [], () => { });
         var request = new RolloutRequest([Tokenizer.Encode(Prompt)], groupSize, Seed: 1) { Problems = problems };
@@ -56,7 +56,7 @@ public class ToolRolloutsTests
         Assert.All(c.LogProbs.Skip(call).Take(reply), l => Assert.Equal(0f, l));
         Assert.Equal(call + 2, c.PolicyTokenCount);
         // The slot resumed with its last sampled token (the end of its turn) and the tool turn, in one append.
-        Assert.Equal([ChatMlByteTokenizer.ImEnd, .. ToolTurn("5")], Assert.Single(decoder.Resumed).Tokens);
+        Assert.Equal([SpecialByteTokenizer.ImEnd, .. ToolTurn("5")], Assert.Single(decoder.Resumed).Tokens);
         Assert.Equal((1, 0), (c.ToolCalls, c.ToolFailures));
 
         // The conversation rewards see: the call, its result, the answer.
@@ -171,6 +171,8 @@ public class ToolRolloutsTests
         public int Increment() => ++_count;
 
         public override double? GetReward() => _count == _target ? 1 : 0;
+
+        public override string ToString() => $"counter at {_count}";   // not a tool: it overrides object's
     }
 
     [Fact]
@@ -195,7 +197,7 @@ public class ToolRolloutsTests
         // A random model never closes a call, so every row is one turn: the tool loop must then draw what the
         // lockstep sampler draws from the same seed, token for token.
         var model = Grpo.Modeling.CausalLM.Create(Grpo.Modeling.ModelConfig.Tiny("qwen3", vocabSize: 258), seed: 4);
-        var sampling = new SamplingOptions { MaxNewTokens = 12, EosTokenIds = [ChatMlByteTokenizer.ImEnd] };
+        var sampling = new SamplingOptions { MaxNewTokens = 12, EosTokenIds = [SpecialByteTokenizer.ImEnd] };
         int[][] prompts = [Tokenizer.Encode(Prompt), Tokenizer.Encode("<|im_start|>user\nlonger question<|im_end|>\n<|im_start|>assistant\n")];
         using var tools = new ToolRollouts(model, Tokenizer, new ChatMlFormatter(), sampling, [Add], null, TimeSpan.FromSeconds(5));
         using var plain = new InProcessRollouts(model, Tokenizer, sampling);

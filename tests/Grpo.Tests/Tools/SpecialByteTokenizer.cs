@@ -3,13 +3,16 @@ using Grpo.Tokenization;
 
 namespace Grpo.Tests.Tools;
 
-/// <summary>Test tokenizer for ChatML: each UTF-8 byte is its own id (0-255), <c>&lt;|im_end|&gt;</c> is 256 (the end of a turn) and <c>&lt;|im_start|&gt;</c> 257.</summary>
-internal sealed class ChatMlByteTokenizer : ITokenizer
+/// <summary>Test tokenizer for chat formats: each UTF-8 byte is its own id (0-255), and the format's special tokens follow from 256.</summary>
+internal sealed class SpecialByteTokenizer(params string[] specials) : ITokenizer
 {
-    public const int ImEnd = 256, ImStart = 257;
-    static readonly string[] Specials = ["<|im_end|>", "<|im_start|>"];
+    /// <summary>ChatML: <c>&lt;|im_end|&gt;</c> (the end of a turn) is 256, <c>&lt;|im_start|&gt;</c> 257.</summary>
+    public static readonly SpecialByteTokenizer ChatMl = new("<|im_end|>", "<|im_start|>");
+    public const int ImEnd = 256;
 
-    public int VocabSize => 258;
+    string[] Specials => specials;
+
+    public int VocabSize => 256 + specials.Length;
 
     public int[] Encode(string text)
     {
