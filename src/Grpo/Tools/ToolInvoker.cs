@@ -34,11 +34,18 @@ internal static class ToolInvoker
         if (!tools.TryGetValue(call.Name, out var function))
             return Error(call, $"Tool {call.Name} not found; the tools are: {string.Join(", ", tools.Keys)}.");
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timer.CancelAfter(timeout);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         // The pool thread keeps a synchronous tool off the decode loop; WaitAsync abandons one that ignores its token.
-        var invocation = Task.Run(() => function.InvokeAsync(new AIFunctionArguments(call.Arguments), timer.Token).AsTask(), timer.Token);
+        // The clock starts when the tool does, so time spent queued for a pool thread under load is not billed to it.
+        var invocation = Task.Run(() =>
+        {
+            timer.CancelAfter(timeout);
+            started.TrySetResult();
+            return function.InvokeAsync(new AIFunctionArguments(call.Arguments), timer.Token).AsTask();
+        }, cancellationToken);
         try
         {
+            await started.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             var result = await invocation.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
             // AIFunctionFactory returns results as JSON; a string reaches the model as its text, as TRL's str(result) does.
             return new ToolReply(call, result is JsonElement { ValueKind: JsonValueKind.String } text ? text.GetString() : result, Failed: false);

@@ -32,7 +32,8 @@ public sealed record GrpoOptions
     /// <summary>
     /// Functions the model may call during a rollout (TRL's <c>tools</c>): described in the prompt by the chat format,
     /// invoked when a completion ends its turn with calls, their replies appended as tool turns and masked out of the
-    /// loss. Default none: single-turn rollouts.
+    /// loss. Different rollouts call them at the same time, so they must be thread-safe (state per rollout belongs in a
+    /// <see cref="Tools.ToolEnvironment"/>). Default none: single-turn rollouts.
     /// </summary>
     public IReadOnlyList<Microsoft.Extensions.AI.AIFunction> Tools { get; init; } = [];
 
