@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.AI;
 
 namespace Grpo.Rewards;
 
@@ -22,6 +23,17 @@ public sealed record RewardInput(
     /// correctness) without recomputing it. NaN where that reward was not applicable.
     /// </summary>
     public IReadOnlyDictionary<string, double> PriorScores { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>
+    /// The whole completion as a conversation when the model used tools: its assistant turns (text and
+    /// <see cref="FunctionCallContent"/>s) and the tools' replies (<see cref="FunctionResultContent"/>s), in order, as
+    /// TRL's conversational completions give them to rewards. Empty for a single-turn completion, whose text is
+    /// <see cref="Completion"/>.
+    /// </summary>
+    public IReadOnlyList<ChatMessage> Messages { get; init; } = [];
+
+    /// <summary>The environment the rollout acted in (TRL's <c>environments</c> argument to rewards); null without one.</summary>
+    public object? Environment { get; init; }
 
     /// <summary>A row field as text: a JSON string's value, a number's or other value's raw JSON; null when absent or null.</summary>
     public string? Field(string name) =>

@@ -1,3 +1,7 @@
+using Grpo.Data;
+using Grpo.Rewards;
+using AIChatMessage = Microsoft.Extensions.AI.ChatMessage;
+
 namespace Grpo.Sampling;
 
 /// <summary>Why a completion ended.</summary>
@@ -9,6 +13,11 @@ public enum FinishReason
     StopString,
     /// <summary>It reached the token limit: the completion is truncated.</summary>
     Length,
+    /// <summary>
+    /// It ended its turn with tool calls after <c>MaxToolCallingIterations</c> rounds of tools had run, so its last
+    /// calls were not executed (TRL leaves such a completion as it is).
+    /// </summary>
+    ToolCallLimit,
 }
 
 /// <summary>
@@ -25,4 +34,36 @@ public sealed record Completion(int PromptIndex, int SampleIndex, int[] TokenIds
 {
     /// <summary>True when the completion was cut off by the token limit rather than ending by itself.</summary>
     public bool Truncated => FinishReason == FinishReason.Length;
+
+    /// <summary>
+    /// Per token, whether the policy generated it (true) or it came from outside, a tool's reply rendered as the chat
+    /// template renders a tool turn (false): TRL's <c>tool_mask</c>. Null when every token is the policy's. The loss,
+    /// KL, entropy and clip metrics count only policy tokens; <see cref="LogProbs"/> holds 0 on the others.
+    /// </summary>
+    public bool[]? PolicyTokenMask { get; init; }
+
+    /// <summary>Tool calls the completion made that were executed (TRL counts these for <c>tools/call_frequency</c>).</summary>
+    public int ToolCalls { get; init; }
+
+    /// <summary>Of <see cref="ToolCalls"/>, those that failed: unknown tool, malformed arguments, an exception or a timeout.</summary>
+    public int ToolFailures { get; init; }
+
+    /// <summary>
+    /// The completion as turns when tools took part: assistant messages (text and <c>FunctionCallContent</c>s) and tool
+    /// messages (<c>FunctionResultContent</c>s), in order; null for a plain single-turn completion.
+    /// </summary>
+    public IReadOnlyList<AIChatMessage>? Messages { get; init; }
+
+    /// <summary>The environment the rollout ran in (TRL's <c>environment_factory</c>), for rewards that read its state; null without one.</summary>
+    public object? Environment { get; init; }
+
+    /// <summary>Tokens the policy generated: all of them unless a <see cref="PolicyTokenMask"/> says otherwise.</summary>
+    public int PolicyTokenCount => PolicyTokenMask?.Count(m => m) ?? TokenIds.Length;
+
+    /// <summary>What the reward functions see of this completion of <paramref name="problem"/>: text, ids, row, conversation and environment.</summary>
+    public RewardInput ToRewardInput(Problem problem)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        return new RewardInput(problem.Prompt, Text, TokenIds, problem.Fields) { Messages = Messages ?? [], Environment = Environment };
+    }
 }

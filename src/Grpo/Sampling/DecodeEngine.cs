@@ -46,7 +46,7 @@ namespace Grpo.Sampling;
 /// engine.Release(slot[0]);                                       // done: the slot is free for the next request
 /// </code>
 /// </example>
-public sealed class DecodeEngine : IDisposable
+public sealed class DecodeEngine : ISlotDecoder
 {
     private readonly CausalLM _model;
     private readonly KvCache _cache;

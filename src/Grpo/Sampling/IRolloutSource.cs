@@ -1,3 +1,5 @@
+using Grpo.Data;
+
 namespace Grpo.Sampling;
 
 /// <summary>
@@ -9,7 +11,11 @@ namespace Grpo.Sampling;
 /// <param name="Seed">Seed of this request's random draws: the same request and seed give the same completions, so a
 /// resumed run samples what the uninterrupted one did without saving any generator state.</param>
 /// <param name="Greedy">Take the most likely token at every position (evaluation) instead of sampling.</param>
-public sealed record RolloutRequest(IReadOnlyList<int[]> Prompts, int GroupSize, long Seed, bool Greedy = false);
+public sealed record RolloutRequest(IReadOnlyList<int[]> Prompts, int GroupSize, long Seed, bool Greedy = false)
+{
+    /// <summary>The dataset rows of <see cref="Prompts"/>, in order, for engines that give each rollout an environment reset from its row; null when not known.</summary>
+    public IReadOnlyList<Problem>? Problems { get; init; }
+}
 
 /// <summary>
 /// Where a GRPO step's completions come from: the in-process <see cref="GroupSampler"/> (<see cref="InProcessRollouts"/>)

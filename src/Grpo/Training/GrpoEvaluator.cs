@@ -95,8 +95,8 @@ public sealed class GrpoEvaluator
     private (IReadOnlyList<Completion> Completions, RewardScores Scores) Generate(
         IReadOnlyList<Problem> rows, IReadOnlyList<int[]> promptIds, int groupSize, long seed, bool greedy, CancellationToken cancellationToken)
     {
-        var completions = _rollouts.GenerateAsync(new RolloutRequest(promptIds, groupSize, seed, greedy), cancellationToken).GetAwaiter().GetResult();
-        var inputs = completions.Select(c => new RewardInput(rows[c.PromptIndex].Prompt, c.Text, c.TokenIds, rows[c.PromptIndex].Fields)).ToList();
+        var completions = _rollouts.GenerateAsync(new RolloutRequest(promptIds, groupSize, seed, greedy) { Problems = rows }, cancellationToken).GetAwaiter().GetResult();
+        var inputs = completions.Select(c => c.ToRewardInput(rows[c.PromptIndex])).ToList();
         return (completions, _rewards.ScoreAsync(inputs, cancellationToken).GetAwaiter().GetResult());
     }
 }

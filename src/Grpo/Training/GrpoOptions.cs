@@ -27,6 +27,26 @@ public sealed record GrpoOptions
     /// <summary>Most tokens generated per completion (<c>max_completion_length</c>). Default 256. Also Dr. GRPO's loss denominator.</summary>
     public int MaxCompletionLength { get; init; } = 256;
 
+    // Multi-turn rollouts with tools (TRL's `tools` and `max_tool_calling_iterations`).
+
+    /// <summary>
+    /// Functions the model may call during a rollout (TRL's <c>tools</c>): described in the prompt by the chat format,
+    /// invoked when a completion ends its turn with calls, their replies appended as tool turns and masked out of the
+    /// loss. Different rollouts call them at the same time, so they must be thread-safe (state per rollout belongs in a
+    /// <see cref="Tools.ToolEnvironment"/>). Default none: single-turn rollouts.
+    /// </summary>
+    public IReadOnlyList<Microsoft.Extensions.AI.AIFunction> Tools { get; init; } = [];
+
+    /// <summary>
+    /// Most rounds of tool calls per completion (TRL's <c>max_tool_calling_iterations</c>); a completion that still
+    /// calls after that many ends with <see cref="Sampling.FinishReason.ToolCallLimit"/>. Default null = unlimited, as
+    /// in TRL (the completion-length budget still bounds it).
+    /// </summary>
+    public int? MaxToolCallingIterations { get; init; }
+
+    /// <summary>Longest a tool call may run before its reply to the model is a timeout error; default 30 s.</summary>
+    public TimeSpan ToolTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// Sampling temperature (<c>temperature</c>). Default 1.0. Log-probs for the loss are taken from logits divided by the
     /// same temperature, so the ratio compares like with like.
@@ -342,6 +362,9 @@ public sealed record GrpoOptions
             "advantages compare each completion with the others of its group; use 2 or more (TRL's default is 8)");
         AtLeast(PromptsPerStep, 1, nameof(PromptsPerStep), "sample at least one prompt per step");
         AtLeast(MaxCompletionLength, 1, nameof(MaxCompletionLength), "allow at least one generated token");
+        Check(MaxToolCallingIterations is null || MaxToolCallingIterations >= 0, MaxToolCallingIterations, nameof(MaxToolCallingIterations),
+            "use null for no limit, 0 to run no tools, or a positive number of rounds");
+        Check(ToolTimeout > TimeSpan.Zero, ToolTimeout, nameof(ToolTimeout), "give tools a positive time such as 30 seconds");
         Check(double.IsFinite(Temperature) && Temperature > 0, Temperature, nameof(Temperature),
             "use a temperature above 0 (1.0 samples from the model's own distribution)");
         Check(TopP > 0 && TopP <= 1, TopP, nameof(TopP), "use a value in (0, 1]; 1.0 turns nucleus sampling off");

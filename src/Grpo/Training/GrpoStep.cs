@@ -96,11 +96,11 @@ public sealed partial class GrpoStep
         // 1. Rollout: G completions per prompt from the current policy.
         _policy.eval();
         var completions = Guard(context.Step, "sampling",
-            () => _rollouts.GenerateAsync(new RolloutRequest(promptIds, g, context.Seed), cancellationToken).GetAwaiter().GetResult());
+            () => _rollouts.GenerateAsync(new RolloutRequest(promptIds, g, context.Seed) { Problems = problems }, cancellationToken).GetAwaiter().GetResult());
         var samplingSeconds = Elapsed(clock);
 
         // 2. Rewards, scored safely on pool threads (each bounded by its timeout), then group-relative advantages.
-        var inputs = completions.Select(c => new RewardInput(problems[c.PromptIndex].Prompt, c.Text, c.TokenIds, problems[c.PromptIndex].Fields)).ToList();
+        var inputs = completions.Select(c => c.ToRewardInput(problems[c.PromptIndex])).ToList();
         var scores = _rewards.ScoreAsync(inputs, cancellationToken).GetAwaiter().GetResult();
         var advantages = Advantages.Compute(scores.ByReward, _rewardWeights, g, _options.ScaleRewards, _options.MultiObjectiveAggregation);
         var rewardSeconds = Elapsed(clock) - samplingSeconds;
@@ -137,7 +137,7 @@ public sealed partial class GrpoStep
                     objective[name] = value;
             var policySeconds = Elapsed(clock) - samplingSeconds - rewardSeconds - referenceSeconds;
 
-            var lengths = completions.Select(c => c.TokenIds.Length).ToArray();
+            var lengths = completions.Select(c => c.PolicyTokenCount).ToArray();   // TRL counts only the policy's tokens
             return new GrpoStepMetrics
             {
                 Step = context.Step,
@@ -161,6 +161,7 @@ public sealed partial class GrpoStep
                 ReferenceSeconds = referenceSeconds,
                 PolicySeconds = policySeconds,
                 StepSeconds = clock.Elapsed.TotalSeconds,
+                Tools = ToolMetrics.From(completions),
             };
         }
         finally

@@ -69,6 +69,8 @@ public sealed record GrpoStepMetrics
     public required double PolicySeconds { get; init; }
     /// <summary>Wall time of the whole step, in seconds (<c>step_time</c>).</summary>
     public required double StepSeconds { get; init; }
+    /// <summary>Tool use of the step's rollouts (<c>tools/call_frequency</c>, <c>tools/failure_frequency</c>); null when the rollouts ran no tool loop.</summary>
+    public ToolMetrics? Tools { get; init; }
 
     /// <summary>The metrics under TRL's names, for logs; absent values (no KL at β = 0) are left out.</summary>
     public IReadOnlyDictionary<string, double> ToDictionary()
@@ -93,6 +95,7 @@ public sealed record GrpoStepMetrics
         values["time/reference"] = ReferenceSeconds;
         values["time/policy"] = PolicySeconds;
         values["step_time"] = StepSeconds;
+        foreach (var (name, value) in Tools?.ToDictionary() ?? new Dictionary<string, double>()) values[name] = value;
         foreach (var (name, value) in Evaluation?.Metrics ?? new Dictionary<string, double>()) values[name] = value;
         return values;
     }

@@ -6,6 +6,8 @@ using Grpo.Rewards;
 using Grpo.Sampling;
 using Grpo.Sampling.Server;
 using Grpo.Tokenization;
+using Grpo.Tools;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
 namespace Grpo.Training;
@@ -74,6 +76,13 @@ public sealed class GrpoTrainer : IDisposable
     /// </summary>
     public CausalLM? Reference { get; init; }
 
+    /// <summary>
+    /// Makes one environment per rollout (TRL's <c>environment_factory</c>): reset with the rollout's row, its tool
+    /// methods join <see cref="GrpoOptions.Tools"/>, and <see cref="EnvironmentReward"/> among the rewards scores it by
+    /// its <see cref="ToolEnvironment.GetReward"/>. Needs a tool-rendering <see cref="ChatFormat"/>. Null for none.
+    /// </summary>
+    public Func<ToolEnvironment>? EnvironmentFactory { get; init; }
+
     /// <summary>Called after every step with its metrics, on the training thread.</summary>
     public Action<GrpoStepMetrics>? OnStep { get; init; }
 
@@ -137,9 +146,19 @@ public sealed class GrpoTrainer : IDisposable
             EosTokenIds = _eosTokenIds,
             PromptsPerBatch = _options.PromptsPerStep,
         };
-        _rollouts = RolloutServer is null
-            ? new InProcessRollouts(_model, _tokenizer, sampling)
-            : new ServerRollouts(_model, _lora, _tokenizer, sampling, RolloutServer, () => _run?.Step ?? 0, Logger);
+        bool tools = _options.Tools.Count > 0 || EnvironmentFactory is not null;
+        // With tools, prompts describe them (the environment's methods from one probe instance, as TRL probes) and
+        // rollouts run the tool loop.
+        IReadOnlyList<AIFunctionDeclaration> declared = [.. _options.Tools, .. EnvironmentFactory?.Invoke().Tools ?? []];
+        if (tools && ChatFormat is not IToolChatFormatter)
+            throw new InvalidOperationException("Tools are described to the model and read back by its chat format; set ChatFormat to one that renders tools (ChatFormats.FromTokenizerConfig, ChatMlFormatter, Llama3Formatter).");
+        if (tools && RolloutServer is not null)
+            throw new NotSupportedException("Tool rollouts run in this process; rollout servers return single completions. Leave RolloutServer unset to train with tools.");
+        _rollouts = tools
+            ? new ToolRollouts(_model, _tokenizer, (IToolChatFormatter)ChatFormat!, sampling, _options.Tools, _options.MaxToolCallingIterations, _options.ToolTimeout, EnvironmentFactory)
+            : RolloutServer is null
+                ? new InProcessRollouts(_model, _tokenizer, sampling)
+                : new ServerRollouts(_model, _lora, _tokenizer, sampling, RolloutServer, () => _run?.Step ?? 0, Logger);
         var weights = new CheckpointWeights(_model, _lora);
         _optimizer = new PolicyOptimizer(weights.Trainable, _options);
         var step = new GrpoStep(_model, _rollouts, _rewards, new GrpoLoss(GrpoLossSettings.From(_options)), _optimizer, reference, _options);
@@ -149,7 +168,7 @@ public sealed class GrpoTrainer : IDisposable
             new TensorBoardMetricsSink(Path.Combine(_options.OutputDir, "runs")),
         ];
         if (Logger is not null) sinks.Add(new LoggerMetricsSink(Logger, _options.LoggingSteps));
-        return new GrpoRun(step, new PromptEncoder(_tokenizer, ChatFormat, SystemPrompt), weights, _optimizer, _options,
+        return new GrpoRun(step, new PromptEncoder(_tokenizer, ChatFormat, SystemPrompt, declared), weights, _optimizer, _options,
             _model.Config.MaxPositionEmbeddings, new GrpoEvaluator(_rollouts, _rewards, _options), sinks)
         {
             OnStep = OnStep,

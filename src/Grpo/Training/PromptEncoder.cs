@@ -1,5 +1,7 @@
 using Grpo.Data;
 using Grpo.Tokenization;
+using Microsoft.Extensions.AI;
+using ChatMessage = Grpo.Tokenization.ChatMessage;
 
 namespace Grpo.Training;
 
@@ -13,12 +15,16 @@ public sealed class PromptEncoder
     private readonly ITokenizer _tokenizer;
 
     /// <summary>Encodes with <paramref name="tokenizer"/>; <paramref name="chatFormat"/> null feeds the prompt text as it is.</summary>
-    public PromptEncoder(ITokenizer tokenizer, IChatFormatter? chatFormat = null, string? systemPrompt = null)
+    /// <exception cref="ArgumentException"><paramref name="tools"/> are given but the chat format cannot describe tools.</exception>
+    public PromptEncoder(ITokenizer tokenizer, IChatFormatter? chatFormat = null, string? systemPrompt = null, IReadOnlyList<AIFunctionDeclaration>? tools = null)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
+        if (tools is { Count: > 0 } && chatFormat is not IToolChatFormatter)
+            throw new ArgumentException("Tools are described to the model by its chat format; give a chat format that renders tools (ChatMlFormatter, Llama3Formatter).", nameof(chatFormat));
         _tokenizer = tokenizer;
         ChatFormat = chatFormat;
         SystemPrompt = systemPrompt;
+        Tools = tools ?? [];
     }
 
     /// <summary>The chat template the prompt is put in; null for none.</summary>
@@ -27,25 +33,34 @@ public sealed class PromptEncoder
     /// <summary>The system message put before each prompt when there is a chat template; null for none.</summary>
     public string? SystemPrompt { get; }
 
+    /// <summary>The tools described in every prompt (TRL passes <c>tools</c> to the chat template); empty for none.</summary>
+    public IReadOnlyList<AIFunctionDeclaration> Tools { get; }
+
     /// <summary>The text the model sees for <paramref name="problem"/>, generation prompt included.</summary>
     public string Format(Problem problem)
     {
         ArgumentNullException.ThrowIfNull(problem);
-        return Format(ChatFormat, SystemPrompt, problem.Prompt);
+        return Format(ChatFormat, SystemPrompt, problem.Prompt, Tools);
     }
 
     /// <summary>
     /// <paramref name="prompt"/> as the user turn of <paramref name="chatFormat"/>, after <paramref name="systemPrompt"/>
     /// when given, ending in the assistant header; the prompt as it is when there is no chat format.
     /// </summary>
-    public static string Format(IChatFormatter? chatFormat, string? systemPrompt, string prompt)
+    /// <param name="chatFormat">The chat template; null for none.</param>
+    /// <param name="systemPrompt">The system message; null for none.</param>
+    /// <param name="prompt">The user's turn.</param>
+    /// <param name="tools">Tools to describe in the prompt; the format must then be an <see cref="IToolChatFormatter"/>.</param>
+    public static string Format(IChatFormatter? chatFormat, string? systemPrompt, string prompt, IReadOnlyList<AIFunctionDeclaration>? tools = null)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         if (chatFormat is null) return prompt;
         ChatMessage[] messages = systemPrompt is null
             ? [new ChatMessage("user", prompt)]
             : [new ChatMessage("system", systemPrompt), new ChatMessage("user", prompt)];
-        return chatFormat.Format(messages, addGenerationPrompt: true);
+        return tools is { Count: > 0 } && chatFormat is IToolChatFormatter toolFormat
+            ? toolFormat.Format(messages, tools, addGenerationPrompt: true)
+            : chatFormat.Format(messages, addGenerationPrompt: true);
     }
 
     /// <summary>The token ids of <paramref name="problem"/>'s formatted prompt.</summary>

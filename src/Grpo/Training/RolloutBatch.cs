@@ -17,7 +17,7 @@ internal sealed class RolloutBatch : IDisposable
     public required Tensor AttentionMask { get; init; }
     /// <summary>[B, C] the completion ids, the targets whose log-probs the loss needs.</summary>
     public required Tensor Targets { get; init; }
-    /// <summary>[B, C] 1 on completion tokens that count in the loss (0 on padding, and on truncated completions when masked).</summary>
+    /// <summary>[B, C] 1 on completion tokens that count in the loss (0 on padding, on tool replies, and on truncated completions when masked).</summary>
     public required Tensor CompletionMask { get; init; }
     /// <summary>[B, C] log-probs the rollout engine reported for the tokens (TRL's <c>sampling_per_token_logps</c>).</summary>
     public required Tensor SamplerLogProbs { get; init; }
@@ -60,7 +60,8 @@ internal sealed class RolloutBatch : IDisposable
             {
                 (ids[row + p + t], attention[row + p + t]) = (completion.TokenIds[t], 1);
                 targets[i * c + t] = completion.TokenIds[t];
-                mask[i * c + t] = counts ? 1 : 0;
+                // Tool replies are context, not the policy's actions: TRL's tool_mask keeps them out of the loss.
+                mask[i * c + t] = counts && (completion.PolicyTokenMask?[t] ?? true) ? 1 : 0;
                 sampler[i * c + t] = completion.LogProbs[t];
             }
             adv[i] = (float)advantages[rows[i]];

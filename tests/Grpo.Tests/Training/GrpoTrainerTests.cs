@@ -4,6 +4,7 @@ using Grpo.Modeling;
 using Grpo.Rewards;
 using Grpo.Tests.Modeling;
 using Grpo.Tests.Sampling;
+using Grpo.Tokenization;
 using Grpo.Training;
 using static TorchSharp.torch;
 
@@ -51,6 +52,25 @@ public class GrpoTrainerTests
         OutputDir = outputDir,
         SaveSteps = 1000,
     };
+
+    [Fact]
+    public async Task WithToolsTheTrainerDescribesThemInThePromptAndLogsToolUse()
+    {
+        var (model, lora) = TinyWithAdapter();
+        var add = Microsoft.Extensions.AI.AIFunctionFactory.Create((int a, int b) => a + b, "add", "Adds two integers.");
+        var options = Options(TestModels.TempFolder(), 1) with { NumGenerations = 2, PromptsPerStep = 2, Tools = [add], MaxToolCallingIterations = 1 };
+        using var trainer = new GrpoTrainer(model, new ByteTokenizer(), [new LowercaseShare()], options, lora) { ChatFormat = new ChatMlFormatter() };
+
+        var history = await trainer.TrainAsync(Prompts[..2]);
+
+        var logged = Assert.Single(history).ToDictionary();
+        Assert.Equal(0, logged["tools/call_frequency"]);   // a random model writes no call
+        Assert.Equal(0, logged["tools/failure_frequency"]);
+        Assert.Contains("<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"add\"",
+            new PromptEncoder(new ByteTokenizer(), new ChatMlFormatter(), null, [add]).Format(Prompts[0]));
+        using var plain = new GrpoTrainer(model, new ByteTokenizer(), [new LowercaseShare()], options, lora);
+        Assert.Contains("renders tools", (await Assert.ThrowsAsync<InvalidOperationException>(() => plain.TrainAsync(Prompts[..2]))).Message);
+    }
 
     [Fact]
     [Trait("Category", "Slow")]
