@@ -5,6 +5,7 @@ using Grpo.Benchmarks;
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- sampler
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- logprob-memory
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- grpo-step [--quick]   (the README's table)
+//   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- decode [--threads 1,2]   (decode on the Qwen2.5-0.5B shape)
 // Micro-benchmarks: every public class with [Benchmark] methods in this assembly.
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- --filter '*'
 switch (args)
@@ -14,6 +15,8 @@ switch (args)
         return 0;
     case ["logprob-memory", .. var rest]:
         return LogProbMemory.Run(rest);
+    case ["decode", .. var rest]:
+        return DecodeSpeed.Run(rest);
     case ["grpo-step", .. var rest]:
         return await GrpoStepBenchmark.Run(rest);
     default:

@@ -36,8 +36,9 @@ public sealed class Attention : nn.Module
 
     /// <summary>
     /// x [B, T, hidden] -> [B, T, hidden]. cos/sin [B or 1, 1, T, head_dim] from <see cref="RotaryEmbedding.CosSin"/>;
-    /// mask [B or 1, 1, (heads / kv_heads) T, past + T] additive (0 or -inf), laid out for the grouped query axis as
-    /// <see cref="DecoderModel"/> builds it.
+    /// mask [B or 1, 1, (heads / kv_heads) T or 1, keys], additive (0 or -inf) or boolean (true = may attend), laid out
+    /// for the grouped query axis as <see cref="DecoderModel"/> builds it. With a cache, the keys are the slots' own
+    /// (<see cref="KvCache.Update"/>), and the mask hides each slot's positions past its length.
     /// </summary>
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache)
     {

@@ -79,7 +79,8 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
     /// Final hidden states [B, T, hidden] for input ids [B, T] (int64).
     /// <paramref name="attentionMask"/> [B, past + T], 1 = token, 0 = padding (left padding for generation; it
     /// must cover the cached positions too). <paramref name="positionIds"/> [B, T] default to the number of real
-    /// tokens before each position. With a <paramref name="cache"/>, the new keys/values are appended to it.
+    /// tokens before each position. With a <paramref name="cache"/>, row b's keys/values are appended to its slot b
+    /// (slots 0 .. B-1 must hold equally many positions; <see cref="Sampling.DecodeEngine"/> drives slots one by one).
     /// </summary>
     public Tensor HiddenStates(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
     {
@@ -87,6 +88,14 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"Input ids must be [batch, length], got [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
         return model.Forward(inputIds, attentionMask, positionIds, cache);
     }
+
+    /// <summary>
+    /// Final hidden states [n, width, hidden] for input ids [n, width], row i appending its first counts[i] tokens to
+    /// <paramref name="cache"/> slot slots[i] at that slot's own positions (the rest is right padding, never stored).
+    /// The entry point of <see cref="Sampling.DecodeEngine"/>.
+    /// </summary>
+    internal Tensor HiddenStates(Tensor inputIds, KvCache cache, IReadOnlyList<int> slots, IReadOnlyList<int> counts) =>
+        model.Forward(inputIds, cache, slots, counts);
 
     /// <summary>Logits [..., vocab] in the model's dtype for hidden states [..., hidden].</summary>
     public Tensor Logits(Tensor hiddenStates) =>
@@ -99,8 +108,8 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         return Logits(hidden);
     }
 
-    /// <summary>A KV cache sized for this model: <paramref name="batchSize"/> rows of up to <paramref name="capacity"/> positions.</summary>
-    public KvCache NewCache(long batchSize, long capacity) => new(Config, batchSize, capacity, Dtype, Device);
+    /// <summary>A KV cache sized for this model: <paramref name="slots"/> sequences of up to <paramref name="capacity"/> positions each.</summary>
+    public KvCache NewCache(long slots, long capacity) => new(Config, slots, capacity, Dtype, Device);
 
     /// <summary>Throws when the tokenizer can produce ids the embedding has no row for.</summary>
     public void EnsureFits(ITokenizer tokenizer)

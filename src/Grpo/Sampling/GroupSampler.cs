@@ -6,11 +6,12 @@ using static TorchSharp.torch;
 namespace Grpo.Sampling;
 
 /// <summary>
-/// Samples G completions for each prompt, the rollout step of GRPO. Prompts are taken in batches; a batch is
-/// left-padded and prefilled once, then each prompt's KV cache rows are duplicated for its G samples, and all
-/// sequences decode together one token per step. A sequence that ends (EOS, stop string or token limit) is
-/// dropped from the batch and cache, so it costs nothing afterwards. One small device-to-host copy per step
-/// (the sampled ids and log-probs) is the only synchronisation. Not thread-safe; owns its random generator.
+/// Samples G completions for each prompt, the rollout step of GRPO, on a <see cref="DecodeEngine"/>. Prompts are
+/// taken in batches; each prompt of a batch is prefilled once (all in one pass, no padding stored) and its cache
+/// slot forked for its G samples, and all sequences decode together one token per step, each at its own position.
+/// A sequence that ends (EOS, stop string or token limit) leaves the batch, so it costs nothing afterwards. One
+/// small device-to-host copy per step (the sampled ids and log-probs) is the only synchronisation. Not thread-safe;
+/// owns its random generator.
 /// </summary>
 public sealed class GroupSampler : IDisposable
 {
@@ -66,61 +67,44 @@ public sealed class GroupSampler : IDisposable
     private Completion[] SampleBatch(List<int[]> prompts, int firstPromptIndex, int groupSize, CancellationToken cancellationToken)
     {
         using var batchScope = NewDisposeScope();
-        var device = _model.Device;
         int promptCount = prompts.Count, maxNew = _options.MaxNewTokens;
-        int promptLength = prompts.Max(p => p.Length);
-        EnsureMemory((long)promptCount * groupSize, promptLength + maxNew);
+        int total = promptCount * groupSize;
+        EnsureMemory(total, prompts.Max(p => p.Length) + maxNew);
 
-        // Left padding puts every prompt's last token in the same column, so all rows decode in lockstep.
-        var ids = new long[promptCount * promptLength];
-        var realMask = new long[promptCount * (promptLength + maxNew)];
-        var nextPositions = new long[promptCount];
+        using var engine = new DecodeEngine(_model, total, prompts.Max(p => p.Length) + maxNew);
+        // Each prompt is prefilled once in its own slot and forked into G - 1 more: the group shares the prefill.
+        var heads = engine.Acquire(promptCount);
+        var logits = engine.Append(heads, prompts);                       // [P, V]
+        var completionOf = new int[total];                                // slot -> completion (prompt * G + sample)
         for (int p = 0; p < promptCount; p++)
         {
-            int pad = promptLength - prompts[p].Length;
-            for (int j = 0; j < prompts[p].Length; j++) ids[p * promptLength + pad + j] = prompts[p][j];
-            for (int j = pad; j < promptLength + maxNew; j++) realMask[p * (promptLength + maxNew) + j] = 1;
-            nextPositions[p] = prompts[p].Length;
+            completionOf[heads[p]] = p * groupSize;
+            var forks = engine.Fork(heads[p], groupSize - 1);
+            for (int k = 0; k < forks.Length; k++) completionOf[forks[k]] = p * groupSize + k + 1;
         }
-        var attentionMask = tensor(realMask, [promptCount, promptLength + maxNew], device: device);   // [P, L + N]
+        // Rows in slot order, so a full batch reads the cache as one contiguous block.
+        var active = Enumerable.Range(0, total).ToList();                  // row -> slot
+        logits = logits.index_select(0, tensor(active.Select(s => (long)(completionOf[s] / groupSize)).ToArray(), device: _model.Device));
 
-        using var cache = _model.NewCache(promptCount, promptLength + maxNew);
-        Tensor logits;   // [rows, V] for the token about to be sampled
-        using (var prefillScope = NewDisposeScope())
-        {
-            var hidden = _model.HiddenStates(tensor(ids, [promptCount, promptLength], device: device),
-                attentionMask.narrow(1, 0, promptLength), cache: cache);
-            logits = _model.Logits(hidden.narrow(1, promptLength - 1, 1).squeeze(1)).MoveToOuterDisposeScope();
-        }
-
-        // Share each prompt's prefill with its G samples: row p becomes rows p*G .. p*G + G-1.
-        var groupRows = arange(promptCount, device: device).repeat_interleave(groupSize);
-        cache.SelectRows(groupRows);
-        logits = logits.index_select(0, groupRows);
-        attentionMask = attentionMask.index_select(0, groupRows);
-        var positions = tensor(nextPositions, device: device).repeat_interleave(groupSize).unsqueeze(1);   // [rows, 1]
-
-        int total = promptCount * groupSize;
         var tokens = Enumerable.Range(0, total).Select(_ => new List<int>()).ToArray();
         var logProbs = Enumerable.Range(0, total).Select(_ => new List<float>()).ToArray();
         var reasons = new FinishReason[total];
-        var active = Enumerable.Range(0, total).ToList();   // row -> completion
 
         for (int step = 0; step < maxNew; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var stepScope = NewDisposeScope();
             var (next, nextLogProbs) = TokenSampler.Sample(logits, _options, _generator);
-            var hostTokens = next.cpu().data<long>().ToArray();
-            var hostLogProbs = nextLogProbs.cpu().data<float>().ToArray();
+            // The step's one host synchronisation: the drawn ids and their log-probs, in one copy.
+            var host = cat([next.to(ScalarType.Float64), nextLogProbs.to(ScalarType.Float64)]).cpu().data<double>().ToArray();
 
             var keep = new List<long>(active.Count);
             for (int row = 0; row < active.Count; row++)
             {
-                int c = active[row];
-                int token = (int)hostTokens[row];
+                int c = completionOf[active[row]];
+                int token = (int)host[row];
                 tokens[c].Add(token);
-                logProbs[c].Add(hostLogProbs[row]);
+                logProbs[c].Add((float)host[active.Count + row]);
                 if (_eos.Contains(token)) reasons[c] = FinishReason.Eos;
                 else if (HitsStopString(tokens[c])) reasons[c] = FinishReason.StopString;
                 else if (tokens[c].Count == maxNew) reasons[c] = FinishReason.Length;
@@ -130,17 +114,11 @@ public sealed class GroupSampler : IDisposable
 
             if (keep.Count < active.Count)
             {
-                var rows = tensor(keep.ToArray(), device: device);
-                cache.SelectRows(rows);
-                Swap(ref attentionMask, attentionMask.index_select(0, rows));
-                Swap(ref positions, positions.index_select(0, rows));
-                next = next.index_select(0, rows);
+                foreach (var row in Enumerable.Range(0, active.Count).Except(keep.Select(r => (int)r))) engine.Release(active[row]);
+                next = next.index_select(0, tensor(keep.ToArray(), device: _model.Device));
                 active = keep.Select(r => active[(int)r]).ToList();
             }
-
-            var hidden = _model.HiddenStates(next.unsqueeze(1), attentionMask.narrow(1, 0, promptLength + step + 1), positions, cache);
-            Swap(ref logits, _model.Logits(hidden.squeeze(1)));
-            Swap(ref positions, positions + 1);
+            Swap(ref logits, engine.Decode(active, next));
         }
 
         return Enumerable.Range(0, total).Select(c => new Completion(
