@@ -85,6 +85,8 @@ sealed class ServeScheduler : IDisposable
     long _batches;
     int _lastBatchRequests;
     long _dropped;
+    long _completed;
+    long _steps;
 
     // The running batch, touched by the loop's thread only.
     DecodeEngine? _engine;
@@ -115,6 +117,12 @@ sealed class ServeScheduler : IDisposable
 
     /// <summary>How many requests the latest batch has decoded together, those that joined it while it ran included.</summary>
     public int LastBatchRequests => Volatile.Read(ref _lastBatchRequests);
+
+    /// <summary>Requests answered with their completions.</summary>
+    public long Completed => Interlocked.Read(ref _completed);
+
+    /// <summary>Decode steps run (one token for every active row); lets a test send a request while a batch is mid-way.</summary>
+    internal long Steps => Interlocked.Read(ref _steps);
 
     /// <summary>Queued requests dropped because their client disconnected before their turn.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
@@ -433,6 +441,7 @@ sealed class ServeScheduler : IDisposable
                 return;
             }
             var logits = _engine!.Decode(_rows.Select(r => r.Slot).ToList(), next).MoveToOuterDisposeScope();
+            Interlocked.Increment(ref _steps);
             _logits!.Dispose();
             _logits = logits;
         }
@@ -470,6 +479,7 @@ sealed class ServeScheduler : IDisposable
         else
         {
             int n = job.Request.N;
+            Interlocked.Increment(ref _completed);
             job.Result.TrySetResult(state.Rows.Select(r => new Completion(r.Index / n, r.Index % n, r.Tokens.ToArray(),
                 _models.Tokenizer.Decode(r.Tokens, skipSpecialTokens: true), r.LogProbs.ToArray(), r.Reason)).ToList());
         }
