@@ -72,13 +72,15 @@ public sealed class ServeJoiningTests
         // Queued together, in an order that makes the adapters take turns: one, base, two, one.
         string[] models = ["one", ServeTestServer.ModelName, "two", "one"];
         long batches = scheduler.Batches;
-        Task<(HttpStatusCode Status, JsonElement Body, string Text)>[] requests;
+        var requests = new List<Task<(HttpStatusCode Status, JsonElement Body, string Text)>>();
         using (scheduler.Hold())
-        {
-            requests = models.Select(m => server.PostAsync("/v1/completions",
-                $$"""{"model": "{{m}}", "prompt": [10, 20, 30], "max_tokens": 6, "seed": 2, "logprobs": 0, "return_token_ids": true}""")).ToArray();
-            await Until(() => scheduler.Queued == models.Length);
-        }
+            foreach (var m in models)
+            {
+                // One at a time into the queue, so they queue in this order.
+                requests.Add(server.PostAsync("/v1/completions",
+                    $$"""{"model": "{{m}}", "prompt": [10, 20, 30], "max_tokens": 6, "seed": 2, "logprobs": 0, "return_token_ids": true}"""));
+                await Until(() => scheduler.Queued == requests.Count);
+            }
         var answers = await Task.WhenAll(requests);
         Assert.Equal(batches + models.Length, scheduler.Batches);   // each its adapter's turn: no batch mixes two
         for (int i = 0; i < models.Length; i++)

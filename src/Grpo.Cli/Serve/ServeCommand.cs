@@ -29,7 +29,7 @@ static class ServeCommand
             Description = "Adapters to serve from the start, as NAME=PATH (PEFT folders; vLLM's --lora-modules); requests name them as 'model'. [default: none]",
             AllowMultipleArgumentsPerToken = true,
         };
-        var maxLoras = new Option<int>("--max-loras") { Description = "Most adapters loaded at once; each holds its own copy of the base weights in memory.", DefaultValueFactory = _ => 2 };
+        var maxLoras = new Option<int>("--max-loras") { Description = "Most adapters loaded at once; each holds only its LoRA matrices, on the one copy of the base weights.", DefaultValueFactory = _ => 2 };
 
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (completions, chat, LoRA adapters loaded by name).")
         {

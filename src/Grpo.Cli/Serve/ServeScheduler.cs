@@ -291,7 +291,7 @@ sealed class ServeScheduler : IDisposable
         {
             foreach (var job in jobs)
             {
-                job.State = new Decoding(job, job.Request.Settings.ToSamplingOptions(_models.Base.EosTokenIds, 0, 1),
+                job.State = new Decoding(job, job.Request.Settings.ToSamplingOptions(_models.Base.EosTokenIds),
                     new Generator((ulong)(job.Request.Seed ?? Random.Shared.NextInt64()), device));
                 foreach (var prompt in job.Request.Prompts)
                 {
