@@ -18,7 +18,8 @@ namespace Grpo.Cli.Serve;
 /// <see cref="TokenSampler.Sample"/> with its own settings and its own generator, seeded with the request's seed (a
 /// random one when it has none). A request's draws therefore depend only on its own rows, so a seeded request gives
 /// the same completions alone or batched with others. The step still copies to the host once: the drawn ids and
-/// log-probs of every row in one tensor.</para>
+/// log-probs of every row in one tensor (plus, per request with top-p or min-p but no top-k, the sampler's own check
+/// of its candidate set; a trainer's requests have those filters off).</para>
 /// <para>One model per batch: the LoRA layers hold one adapter at a time (<see cref="ServedModels.Activate"/>), so a
 /// request for another adapter (or the base) waits at the head of the queue, and the requests behind it wait too, until
 /// the running rows finish; then its model becomes the batch's.</para>
