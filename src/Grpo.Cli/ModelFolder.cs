@@ -90,21 +90,27 @@ sealed class ModelFolder : IDisposable
         return (adapter, PeftAdapterConfig.Read(adapter));
     }
 
-    /// <summary>
-    /// Puts the adapter saved in <paramref name="adapterDirectory"/> on the model. An adapter whose recorded base is a
-    /// folder other than this one is refused: same shapes with other weights would compute silently wrong outputs.
-    /// A hub id as base (an adapter trained elsewhere) cannot be compared with a folder, so only its shapes are checked.
-    /// </summary>
+    /// <summary>Puts the adapter saved in <paramref name="adapterDirectory"/> on the model, refused as <see cref="CheckAdapterBase"/> says.</summary>
     public void LoadAdapter(string adapterDirectory)
     {
         var (adapter, config) = CheckAdapter(adapterDirectory);
+        CheckAdapterBase(adapter, config, Path);
+        Lora = LoraModel.Load(Model, adapter);
+    }
+
+    /// <summary>
+    /// Refuses the adapter in <paramref name="adapter"/> when its recorded base is a folder other than
+    /// <paramref name="modelFolder"/>: same shapes with other weights would compute silently wrong outputs. A hub id as
+    /// base (an adapter trained elsewhere) cannot be compared with a folder, so only its shapes are checked, on loading.
+    /// </summary>
+    public static void CheckAdapterBase(string adapter, PeftAdapterConfig config, string modelFolder)
+    {
         var recordedBase = config.BaseModelNameOrPath;
         if (recordedBase is not null && System.IO.Path.IsPathRooted(recordedBase)
-            && System.IO.Path.GetFullPath(recordedBase).TrimEnd(System.IO.Path.DirectorySeparatorChar) != Path.TrimEnd(System.IO.Path.DirectorySeparatorChar))
+            && System.IO.Path.GetFullPath(recordedBase).TrimEnd(System.IO.Path.DirectorySeparatorChar) != modelFolder.TrimEnd(System.IO.Path.DirectorySeparatorChar))
             throw new InvalidOperationException(
-                $"The adapter in '{adapter}' was trained on '{recordedBase}', not on '{Path}'. Pass --model '{recordedBase}', " +
+                $"The adapter in '{adapter}' was trained on '{recordedBase}', not on '{modelFolder}'. Pass --model '{recordedBase}', " +
                 "or, if this folder is a copy of that checkpoint, set base_model_name_or_path in its adapter_config.json to this folder.");
-        Lora = LoraModel.Load(Model, adapter);
     }
 
     /// <summary>A second copy of the weights as loaded (same device and dtype), for a frozen KL reference.</summary>

@@ -14,6 +14,8 @@ sealed class CliProcess : IDisposable
     readonly System.Text.StringBuilder _error = new();
     readonly List<(string Prefix, TaskCompletionSource Seen)> _waits = [];
 
+    bool _disposed;
+
     CliProcess(Process process) => _process = process;
 
     /// <summary>Starts <c>dotnet ASSEMBLY ARGS</c> with SIGINT at its default disposition.</summary>
@@ -88,8 +90,11 @@ sealed class CliProcess : IDisposable
 
     public string Error { get { lock (_error) return _error.ToString(); } }
 
+    /// <summary>Kills the process if it still runs; idempotent, so a test can kill it mid-way and still dispose it.</summary>
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         if (!_process.HasExited) _process.Kill(entireProcessTree: true);
         _process.Dispose();
     }

@@ -3,9 +3,8 @@ using Grpo.Sampling;
 namespace Grpo.Cli.Serve;
 
 /// <summary>
-/// How one request's completions are drawn: everything but its prompts, its <c>n</c> and its seed. Requests for the
-/// same model whose settings are equal (<see cref="BatchesWith"/>) decode in one batch, since the sampler applies one
-/// temperature, one set of filters and one token limit to the whole batch.
+/// How one request's completions are drawn: everything but its prompts, its <c>n</c> and its seed. Each request in a
+/// batch keeps its own (<see cref="ServeScheduler"/> samples each request's rows with its own options).
 /// </summary>
 sealed record DecodeSettings
 {
@@ -21,13 +20,8 @@ sealed record DecodeSettings
     /// <summary>Ids that end a completion besides the model's own end-of-sequence ids (vLLM's <c>stop_token_ids</c>).</summary>
     public required IReadOnlyList<int> StopTokenIds { get; init; }
 
-    /// <summary>Whether a request with <paramref name="other"/> can decode in the same batch as one with these.</summary>
-    public bool BatchesWith(DecodeSettings other) =>
-        Temperature == other.Temperature && TopP == other.TopP && TopK == other.TopK && MinP == other.MinP && MaxTokens == other.MaxTokens
-        && Stop.SequenceEqual(other.Stop) && StopTokenIds.SequenceEqual(other.StopTokenIds);
-
-    /// <summary>The sampler's options for a batch of <paramref name="promptCount"/> prompts decoded at once.</summary>
-    public SamplingOptions ToSamplingOptions(IReadOnlyList<int> modelEosTokenIds, long seed, int promptCount) => new()
+    /// <summary>The sampler's options for a request's rows; the seed is the request's own generator's, so none is set here.</summary>
+    public SamplingOptions ToSamplingOptions(IReadOnlyList<int> modelEosTokenIds) => new()
     {
         Temperature = Temperature,
         TopP = TopP,
@@ -36,7 +30,5 @@ sealed record DecodeSettings
         MaxNewTokens = MaxTokens,
         EosTokenIds = modelEosTokenIds.Union(StopTokenIds).ToList(),
         StopStrings = Stop,
-        Seed = seed,
-        PromptsPerBatch = promptCount,
     };
 }

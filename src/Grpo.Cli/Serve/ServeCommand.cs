@@ -23,14 +23,14 @@ static class ServeCommand
         var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' on every /v1 request (vLLM's --api-key). [default: none]" };
         var servedName = new Option<string?>("--served-model-name") { Description = "The name requests give for the base model. [default: the --model argument as given, as vLLM names it]" };
         var maxQueue = new Option<int>("--max-queue") { Description = "Most requests waiting for the model; more are refused with 503.", DefaultValueFactory = _ => 256 };
-        var maxBatchRows = new Option<int>("--max-batch-rows") { Description = "Most completions (prompts × n) decoded together in one batch.", DefaultValueFactory = _ => 64 };
+        var maxBatchRows = new Option<int>("--max-batch-rows") { Description = "Most completions (prompts × n) decoding at once: the KV cache's slots; a larger request decodes alone.", DefaultValueFactory = _ => 64 };
         var loraModules = new Option<string[]>("--lora-modules")
         {
             Description = "Adapters to serve from the start, as NAME=PATH (PEFT folders; vLLM's --lora-modules); requests name them as 'model'. [default: none]",
             AllowMultipleArgumentsPerToken = true,
         };
         var compute = new ComputeOptions();
-        var maxLoras = new Option<int>("--max-loras") { Description = "Most adapters loaded at once; each holds its own copy of the base weights in memory.", DefaultValueFactory = _ => 2 };
+        var maxLoras = new Option<int>("--max-loras") { Description = "Most adapters loaded at once; each holds only its LoRA matrices, on the one copy of the base weights.", DefaultValueFactory = _ => 2 };
 
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (completions, chat, LoRA adapters loaded by name).")
         {

@@ -72,6 +72,9 @@ sealed class ServeHost : IAsyncDisposable
                     "Unauthorized: send the header 'Authorization: Bearer KEY' with the key this server was started with (--api-key).").WriteAsync(context.Response);
             });
         _app.MapGet("/health", context => Task.CompletedTask);
+        // Prometheus text, as vLLM's /metrics (vllm:request_success_total): how many requests this replica answered.
+        _app.MapGet("/metrics", context => context.Response.WriteAsync(
+            $"# TYPE grpo:request_success_total counter\ngrpo:request_success_total {Scheduler.Completed}\n"));
         _app.MapGet("/v1/models", context => Json(context.Response, OpenAiResponses.Models(Models, _created)));
         _app.MapPost("/v1/completions", context => Handle(context, () => GenerateAsync(context, chat: false)));
         _app.MapPost("/v1/chat/completions", context => Handle(context, () => GenerateAsync(context, chat: true)));
@@ -119,7 +122,7 @@ sealed class ServeHost : IAsyncDisposable
         using (document)
             request = chat ? GenerationRequest.ReadChat(fields, Models) : GenerationRequest.ReadCompletion(fields, Models);
         var completions = await Scheduler.GenerateAsync(request, context.RequestAborted);
-        // An adapter's copy of the model reads the same folder, so the base's end-of-sequence ids are every model's.
+        // Adapters sit on the base model, so the base's end-of-sequence ids are every model's.
         var eos = Models.Base.EosTokenIds;
         await Json(context.Response, chat
             ? OpenAiResponses.Chat(request, completions, Models, eos)

@@ -17,9 +17,9 @@ sealed record ServeSettings
     public string? ServedModelName { get; init; }
     /// <summary>The most generation requests waiting; more get 503.</summary>
     public int MaxQueue { get; init; } = 256;
-    /// <summary>The most completions (prompts × n) decoded in one batch.</summary>
+    /// <summary>The most completions (prompts × n) decoding at once (the KV cache's slots); a larger request decodes alone.</summary>
     public int MaxBatchRows { get; init; } = 64;
-    /// <summary>The most adapters loaded at once; each holds its own copy of the base weights.</summary>
+    /// <summary>The most adapters loaded at once; each holds only its LoRA matrices (the base weights are shared).</summary>
     public int MaxLoras { get; init; } = 2;
 
     /// <summary>The address to bind, or an <see cref="ArgumentException"/> naming the option and the fix.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Grpo.Tokenization;
+using static TorchSharp.torch;
 using Microsoft.AspNetCore.Http;
 
 namespace Grpo.Cli.Serve;
@@ -9,16 +10,20 @@ namespace Grpo.Cli.Serve;
 /// (vLLM's <c>/v1/load_lora_adapter</c>), each named as <c>model</c> in a request.
 /// </summary>
 /// <remarks>
-/// <para>A model takes one adapter (<see cref="Grpo.Lora.LoraModel"/>), so each adapter sits on its own copy of the
-/// base weights: memory grows by one model per loaded adapter, bounded by <c>--max-loras</c>. A trainer publishing
-/// policies loads the new one, then unloads the old, so two suffice.</para>
-/// <para>Loading and unloading run on the scheduler's thread, between batches, so no batch ever decodes on a model
-/// that is being replaced or freed; the name checks a request makes on arrival only read, under a lock.</para>
+/// <para>One copy of the base weights however many adapters are loaded: the first adapter attaches LoRA layers to the
+/// base model, and every adapter keeps only its own A and B matrices (r·(in+out) per layer), copied into those layers
+/// when a batch for it starts (<see cref="Activate"/>); the base model is served with the layers switched off. So
+/// memory is the base plus the adapters, bounded by <c>--max-loras</c>, and every adapter must share the first one's
+/// layers, rank and alpha (a trainer publishing its policy step after step always does).</para>
+/// <para>Loading, unloading and activating run on the scheduler's thread, between batches, so no batch ever decodes
+/// on weights that are being replaced or freed; the name checks a request makes on arrival only read, under a lock.</para>
 /// </remarks>
 sealed class ServedModels : IDisposable
 {
     readonly object _gate = new();
-    readonly Dictionary<string, (ModelFolder Folder, string Path)> _adapters = [];
+    readonly Dictionary<string, (IReadOnlyList<(Tensor A, Tensor B)> Weights, string Path)> _adapters = [];
+    /// <summary>The adapter whose matrices the model's LoRA layers hold now; null when none does.</summary>
+    string? _active;
     readonly string? _adapterRoot;
     readonly int _maxLoras;
 
@@ -50,13 +55,37 @@ sealed class ServedModels : IDisposable
         throw OpenAiError.NotFound($"The model `{name}` does not exist.", "model");
     }
 
-    /// <summary>The folder whose model decodes requests for <paramref name="name"/>; a 404 when it was unloaded meanwhile.</summary>
-    public ModelFolder Resolve(string name)
+    /// <summary>
+    /// Makes the base model compute as <paramref name="name"/> until the returned scope is disposed: the adapter's
+    /// matrices copied into the LoRA layers (when another adapter's are there), or for the base model, the layers
+    /// switched off. A 404 when the adapter was unloaded meanwhile. Call on the scheduler's thread only.
+    /// </summary>
+    public IDisposable Activate(string name)
     {
-        if (name == BaseName) return Base;
+        if (name == BaseName) return Base.Lora?.Disabled() ?? new NoScope();
+        IReadOnlyList<(Tensor A, Tensor B)> weights;
         lock (_gate)
-            if (_adapters.TryGetValue(name, out var adapter)) return adapter.Folder;
-        throw OpenAiError.NotFound($"The model `{name}` does not exist (it was unloaded).", "model");
+        {
+            if (!_adapters.TryGetValue(name, out var adapter))
+                throw OpenAiError.NotFound($"The model `{name}` does not exist (it was unloaded).", "model");
+            weights = adapter.Weights;
+        }
+        if (_active != name)
+        {
+            using var noGrad = no_grad();
+            foreach (var ((_, layer), (a, b)) in Base.Lora!.Layers.Zip(weights))
+            {
+                layer.lora!.A.copy_(a);
+                layer.lora!.B.copy_(b);
+            }
+            _active = name;
+        }
+        return new NoScope();
+    }
+
+    sealed class NoScope : IDisposable
+    {
+        public void Dispose() { }
     }
 
     /// <summary>The served models for <c>/v1/models</c>: name, folder, and for adapters the base's name.</summary>
@@ -107,33 +136,63 @@ sealed class ServedModels : IDisposable
             throw OpenAiError.BadRequest($"'{folder}' is not a loadable adapter: {e.Message}", "lora_path");
         }
 
-        var copy = ModelFolder.Open(Base.Path, 1, "max_tokens", (Base.Model.Device, Base.Model.Dtype));
+        IReadOnlyList<(Tensor A, Tensor B)> weights;
         try
         {
-            copy.LoadAdapter(folder);
+            weights = ReadWeights(folder);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is IOException or InvalidDataException or JsonException or ArgumentException or InvalidOperationException)
         {
-            copy.Dispose();
-            if (e is IOException or InvalidDataException or JsonException or ArgumentException or InvalidOperationException)
-                throw OpenAiError.BadRequest($"The adapter in '{folder}' does not fit this model: {e.Message}", "lora_path");
-            throw;
+            throw OpenAiError.BadRequest($"The adapter in '{folder}' does not fit this model: {e.Message}", "lora_path");
         }
         lock (_gate)
-            _adapters[name] = (copy, folder);
+            _adapters[name] = (weights, folder);
     }
 
-    /// <summary>Unloads the adapter <paramref name="name"/> and frees its weights; a 404 when none is loaded by that name.</summary>
+    /// <summary>
+    /// The adapter in <paramref name="folder"/> read through the model's LoRA layers, which check its base, layers and
+    /// shapes (the first adapter attaches them), and copied out: one (A, B) per layer, in the layers' order.
+    /// </summary>
+    IReadOnlyList<(Tensor A, Tensor B)> ReadWeights(string folder)
+    {
+        var config = ModelFolder.CheckAdapter(folder).Config;
+        if (Base.Lora is null)
+            Base.LoadAdapter(folder);
+        else
+        {
+            ModelFolder.CheckAdapterBase(folder, config, Base.Path);
+            var held = Base.Lora.Options;
+            if (config.Options.Rank != held.Rank || config.Options.Scale != held.Scale)
+                throw new InvalidOperationException(
+                    $"it has rank {config.Options.Rank} and scale {config.Options.Scale} where this server's adapters have rank {held.Rank} and scale {held.Scale} " +
+                    "(all adapters share the base's LoRA layers); serve it from another grpo serve.");
+            Base.Lora.LoadWeights(folder);
+        }
+        _active = null;   // the layers now hold the new adapter's matrices, not the active one's
+        return [.. Base.Lora!.Layers.Select(l => (l.Layer.lora!.A.detach().clone(), l.Layer.lora!.B.detach().clone()))];
+    }
+
+    /// <summary>Unloads the adapter <paramref name="name"/> and frees its matrices; a 404 when none is loaded by that name.</summary>
     public void UnloadAdapter(string name)
     {
-        ModelFolder folder;
+        IReadOnlyList<(Tensor A, Tensor B)> weights;
         lock (_gate)
         {
             if (!_adapters.Remove(name, out var adapter))
                 throw OpenAiError.NotFound($"The lora adapter '{name}' cannot be found.", "lora_name");
-            folder = adapter.Folder;
+            weights = adapter.Weights;
         }
-        folder.Dispose();
+        if (_active == name) _active = null;
+        Free(weights);
+    }
+
+    static void Free(IReadOnlyList<(Tensor A, Tensor B)> weights)
+    {
+        foreach (var (a, b) in weights)
+        {
+            a.Dispose();
+            b.Dispose();
+        }
     }
 
     /// <summary>The full path of <paramref name="path"/>, refused (403) unless it lies inside the adapter root, links resolved.</summary>
@@ -156,7 +215,7 @@ sealed class ServedModels : IDisposable
     {
         lock (_gate)
         {
-            foreach (var (folder, _) in _adapters.Values) folder.Dispose();
+            foreach (var (weights, _) in _adapters.Values) Free(weights);
             _adapters.Clear();
         }
         Base.Dispose();
