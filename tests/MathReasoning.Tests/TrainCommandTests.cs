@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Grpo.Samples.MathReasoning;
 
 namespace MathReasoning.Tests;
@@ -68,13 +67,7 @@ public sealed class TrainCommandTests : IDisposable
         // maths reward the run used.
         var settings = new TrainSettings { OutputFolder = Path.Combine(_root, "built-in"), Steps = 30, EvalCount = 128, EvalEvery = 30 };
         Assert.Equal(0, await TrainCommand.RunAsync(settings, CancellationToken.None));
-        var rows = File.ReadAllLines(Path.Combine(settings.OutputFolder!, "heldout.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Equal(128, rows.Count);
-        static bool Right(JsonElement row, string field) =>
-            Regex.Match(row.GetProperty(field).GetString()!, @"#### (-?\d+)\s*$").Groups[1].Value == row.GetProperty("gold").GetString();
-        double before = rows.Count(r => Right(r, "before")) / 128.0, after = rows.Count(r => Right(r, "after")) / 128.0;
-        Assert.All(rows, r => Assert.Equal(Right(r, "after"), r.GetProperty("after_correct").GetBoolean()));
-        Assert.True(after - before >= 0.20, $"held-out greedy accuracy went from {before:P1} to {after:P1}");
+        HeldOutAccuracy.AssertGain(settings.OutputFolder!, 128, 0.20);
     }
 
     [Fact]
