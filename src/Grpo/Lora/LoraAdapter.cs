@@ -85,11 +85,4 @@ public sealed class LoraAdapter : nn.Module<Tensor, Tensor>
         using var dropped = nn.functional.dropout(x, Dropout, training: true);
         return nn.functional.linear(dropped, A);
     }
-
-    /// <summary>scale · B · A: [out, in], the update that merging adds to the base weight.</summary>
-    internal Tensor DeltaWeight()
-    {
-        using var product = B.matmul(A);
-        return product.mul(Scale);
-    }
 }
