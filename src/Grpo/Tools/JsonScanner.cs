@@ -10,32 +10,28 @@ internal static class JsonScanner
     public static int ValueEnd(string text, int start)
     {
         var depth = 0;
-        var inString = false;
-        for (var i = start; i < text.Length; i++)
+        bool Closes(char c)
         {
-            var c = text[i];
-            if (inString)
-            {
-                if (c == '\\')
-                    i++;
-                else if (c == '"')
-                    inString = false;
-            }
-            else if (c == '"')
-                inString = true;
-            else if (c is '{' or '[')
-                depth++;
-            else if (c is '}' or ']' && --depth == 0)
-                return i + 1;
+            if (c is '{' or '[') depth++;
+            else if (c is '}' or ']') return --depth == 0;
+            return false;
         }
-        return -1;
+        var close = FirstOutsideStrings(text, start, i => Closes(text[i]));
+        return close < 0 ? -1 : close + 1;
     }
 
     /// <summary>
     /// The index of the first <paramref name="tag"/> at or after <paramref name="start"/> that is not inside a JSON
     /// string literal, or -1 when there is none (no such tag, or a string that never closes hides it).
     /// </summary>
-    public static int TagOutsideStrings(string text, int start, string tag)
+    public static int TagOutsideStrings(string text, int start, string tag) =>
+        FirstOutsideStrings(text, start, i => text[i] == tag[0] && text.AsSpan(i).StartsWith(tag, StringComparison.Ordinal));
+
+    /// <summary>
+    /// The first index at or after <paramref name="start"/> outside string literals (escapes honoured) where
+    /// <paramref name="found"/> holds, or -1. <paramref name="found"/> sees every such index once, in order.
+    /// </summary>
+    private static int FirstOutsideStrings(string text, int start, Func<int, bool> found)
     {
         var inString = false;
         for (var i = start; i < text.Length; i++)
@@ -50,7 +46,7 @@ internal static class JsonScanner
             }
             else if (c == '"')
                 inString = true;
-            else if (c == tag[0] && text.AsSpan(i).StartsWith(tag, StringComparison.Ordinal))
+            else if (found(i))
                 return i;
         }
         return -1;
