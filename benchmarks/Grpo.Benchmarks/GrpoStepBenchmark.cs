@@ -42,12 +42,8 @@ internal static class GrpoStepBenchmark
     public static async Task<int> Run(string[] args, CancellationToken cancellationToken = default)
     {
         if (IsolatedStep.IsChild(args)) return await IsolatedStep.Child(args);
-        int shapeAt = Array.IndexOf(args, "--shape");
-        if (shapeAt >= 0)
-        {
-            if (shapeAt + 1 >= args.Length) throw new ArgumentException("--shape needs a name: qwen2.5-0.5b, 20m or 100m.");
-            return await RealShapeBenchmark.Run(args[shapeAt + 1], args, cancellationToken);
-        }
+        if (SamplerThroughput.StringArg(args, "--shape") is { } shape)
+            return await RealShapeBenchmark.Run(shape, args, cancellationToken);
         var plan = args.Contains("--quick") ? Plan.Quick : Plan.Full;
         int threads = SamplerThroughput.IntArg(args, "--threads") ?? 1;
         set_num_threads(threads);

@@ -12,14 +12,14 @@ namespace Grpo.Benchmarks;
 
 /// <summary>
 /// The memory-flat check of issue 16: the resident size of the process over N small GRPO steps (2 prompts × 4
-/// completions × 64 tokens, LoRA r16, β &gt; 0, on a random model of the benchmarks' small shape with Qwen's
-/// 151,936-token vocabulary by default), with one malloc arena (<see cref="MallocArenas.UseOneArena"/>, what the grpo
+/// completions × 64 tokens, LoRA r16, β &gt; 0, gradient checkpointing on, on a random model of the benchmarks' small
+/// shape with Qwen's 151,936-token vocabulary by default, or of a named shape: <c>--shape qwen2.5-0.5b</c>), with one malloc arena (<see cref="MallocArenas.UseOneArena"/>, what the grpo
 /// tool and the sample do) or, with <c>--default-arenas</c>, glibc's default of up to 8 per core. EOS is off and every
 /// prompt has 32 tokens, so every step does the same work and any growth is the allocator's. It prints each step's
 /// peak RSS (sampled every 10 ms) and RSS at its end, and exits 1 when the peaks after the first step (allocator
 /// warm-up) spread by more than 5 %.
 /// <code>
-///   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- memory-flat [--steps 20] [--layers 8] [--vocab 151936] [--threads N] [--default-arenas]
+///   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- memory-flat [--steps 20] [--shape qwen2.5-0.5b | --layers 8 --vocab 151936] [--threads N] [--default-arenas]
 /// </code>
 /// </summary>
 internal static class MemoryFlat
@@ -31,22 +31,23 @@ internal static class MemoryFlat
         bool defaultArenas = args.Contains("--default-arenas");
         if (!defaultArenas) MallocArenas.UseOneArena();   // restarts this process with MALLOC_ARENA_MAX=1 on Linux
         int steps = SamplerThroughput.IntArg(args, "--steps") ?? 20;
-        int layers = SamplerThroughput.IntArg(args, "--layers") ?? 8;
-        int vocabulary = SamplerThroughput.IntArg(args, "--vocab") ?? 151_936;
+        var shape = SamplerThroughput.StringArg(args, "--shape");
         int threads = SamplerThroughput.IntArg(args, "--threads") ?? CpuInfo.Current.PhysicalCores;
         set_num_threads(threads);
 
-        var config = BenchmarkModels.Small with { VocabSize = vocabulary, NumHiddenLayers = layers };
+        var config = shape is null
+            ? BenchmarkModels.Small with { VocabSize = SamplerThroughput.IntArg(args, "--vocab") ?? 151_936, NumHiddenLayers = SamplerThroughput.IntArg(args, "--layers") ?? 8 }
+            : BenchmarkModels.ByName(shape);
         using var model = CausalLM.Create(config, seed: 0);
         var lora = LoraModel.Apply(model, new LoraOptions { Rank = 16, Alpha = 32 });
-        var tokenizer = new IdTokenizer(vocabulary);
+        var tokenizer = new IdTokenizer(config.VocabSize);
         var answer = JsonDocument.Parse("\"42\"").RootElement;
         var problems = Enumerable.Range(0, 2 * steps)
             .Select(k => new Problem(string.Join(' ', tokenizer.Prompt(32 + k)[k..]), new Dictionary<string, JsonElement> { ["answer"] = answer }))
             .ToList();
         var output = Directory.CreateTempSubdirectory("grpo-memory-flat-");
         Console.WriteLine($"MALLOC_ARENA_MAX={Environment.GetEnvironmentVariable(MallocArenas.Variable) ?? "(unset: glibc's default)"}, " +
-                          $"torch threads {threads}, model {model.ParameterCount / 1e6:F0}M weights ({layers} layers, vocabulary {vocabulary:N0}), float32, {steps} steps of 2 prompts x 4 x 64 tokens");
+                          $"torch threads {threads}, model {model.ParameterCount / 1e6:F0}M weights ({config.NumHiddenLayers} layers, vocabulary {config.VocabSize:N0}), float32, {steps} steps of 2 prompts x 4 x 64 tokens");
         Console.WriteLine("| step | peak RSS MiB | RSS at end MiB | step s |");
         Console.WriteLine("| ---: | ---: | ---: | ---: |");
         var peaks = new List<double>();

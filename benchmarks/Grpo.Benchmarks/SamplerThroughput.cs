@@ -81,9 +81,13 @@ public static class SamplerThroughput
         return GroupSize * options.MaxNewTokens / watch.Elapsed.TotalSeconds;
     }
 
-    internal static int? IntArg(string[] args, string name)
+    internal static int? IntArg(string[] args, string name) => StringArg(args, name) is { } value ? int.Parse(value) : null;
+
+    /// <summary>The value after <paramref name="name"/>, or null when the option is not given; throws when it is given without one.</summary>
+    internal static string? StringArg(string[] args, string name)
     {
         int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : null;
+        if (i < 0) return null;
+        return i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{name} needs a value.");
     }
 }
