@@ -201,6 +201,30 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task ResumeKeepsTheRunsDeviceAndDtypeUnlessGivenAgain()
+    {
+        // The tiny checkpoint is float32, so auto would load it in float32: a resumed run that forgot the recorded
+        // bfloat16 would record float32 (the dtype the weights were actually loaded in).
+        static (string? Device, string? Dtype) Recorded(string output)
+        {
+            using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "grpo_run.json")));
+            return (run.RootElement.GetProperty("Device").GetString(), run.RootElement.GetProperty("Dtype").GetString());
+        }
+        var (exitCode, _, error) = await Cli.RunAsync(Train("--steps", "1", "--dtype", "bfloat16"));
+        Assert.True(exitCode == 0, error);
+        Assert.Equal(("cpu", "bfloat16"), Recorded(Output));
+
+        (exitCode, var stdout, error) = await Cli.RunAsync("train", "--model", _model, "--data", _data, "--output", Output, "--resume", "--steps", "2");
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("step 2/2", stdout);
+        Assert.Equal(("cpu", "bfloat16"), Recorded(Output));
+
+        (exitCode, _, error) = await Cli.RunAsync("train", "--model", _model, "--data", _data, "--output", Output, "--resume", "--steps", "3", "--dtype", "float32");
+        Assert.True(exitCode == 0, error);
+        Assert.Equal(("cpu", "float32"), Recorded(Output));
+    }
+
+    [Fact]
     public async Task ARunSavedWithComputedFieldsStillResumes()
     {
         // grpo_run.json files written before computed properties were left out carry them; resuming must not trip on them.
