@@ -52,7 +52,11 @@ public sealed class DecodeEngine : ISlotDecoder
     private readonly KvCache _cache;
     private readonly bool[] _inUse;
 
-    /// <summary>An engine for <paramref name="model"/> with <paramref name="slots"/> sequences of up to <paramref name="capacity"/> tokens each (prompt and completion).</summary>
+    /// <summary>
+    /// An engine for <paramref name="model"/> with <paramref name="slots"/> sequences of up to <paramref name="capacity"/>
+    /// tokens each (prompt and completion). On the CPU, throws <see cref="InvalidOperationException"/> before allocating
+    /// when the cache and logits alone would not fit in this machine's memory, saying what to lower.
+    /// </summary>
     public DecodeEngine(CausalLM model, int slots, int capacity)
     {
         if (slots <= 0) throw new ArgumentOutOfRangeException(nameof(slots), slots, "A decode engine needs at least one slot.");
