@@ -2,7 +2,7 @@ using Grpo.Benchmarks;
 using Grpo.Lora;
 using Grpo.Modeling;
 using Grpo.Sampling;
-using TorchSharp.PyBridge;
+using Grpo.Tests.Modeling;
 using static TorchSharp.torch;
 
 namespace Grpo.GpuCheck;
@@ -37,7 +37,7 @@ internal static class FixtureParity
         {
             var folder = Path.Combine(fixtures, name);
             using var scope = NewDisposeScope();
-            var reference = Safetensors.LoadStateDict(Path.Combine(folder, "reference.safetensors"));
+            var reference = HfReference.Load(folder);
             foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
             {
                 using var model = Checkpoint.Load(folder, new Device(device), dtype);
@@ -56,7 +56,7 @@ internal static class FixtureParity
             model.eval();
             // The fixture was made under /tmp/hf: the same checkpoint under another path, so no base-name check.
             var lora = LoraModel.Load(model, Path.Combine(fixtures, adapter), baseModelNameOrPath: null);
-            var reference = Safetensors.LoadStateDict(Path.Combine(fixtures, adapter, "reference.safetensors"));
+            var reference = HfReference.Load(Path.Combine(fixtures, adapter));
             results.Add(Logits(model, reference, "logits", $"logits float32 {adapter} (PEFT)", ScalarType.Float32));
             using (lora.Disabled())
                 results.Add(Logits(model, reference, "base_logits", $"logits float32 {adapter} disabled (PEFT)", ScalarType.Float32));
@@ -64,36 +64,17 @@ internal static class FixtureParity
         return results;
     }
 
-    private static CheckResult Logits(CausalLM model, Dictionary<string, Tensor> reference, string key, string name, ScalarType dtype)
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var device = model.Device;
-        var mask = reference["attention_mask"].to(device);
-        var logits = model.Logits(model.HiddenStates(reference["input_ids"].to(device), mask)).to(ScalarType.Float32).cpu();
-        // transformers' logits at left-padding positions carry no meaning; compare the real tokens only.
-        var real = reference["attention_mask"].to(ScalarType.Bool).unsqueeze(-1);
-        var diff = (logits - reference[key]).abs().masked_fill(real.logical_not(), 0).max().item<float>();
-        return new CheckResult(name, diff, Tolerance(dtype), "max |logit - transformers float32 logit| over the real tokens of 2 rows x 12");
-    }
+    private static CheckResult Logits(CausalLM model, Dictionary<string, Tensor> reference, string key, string name, ScalarType dtype) =>
+        new(name, HfReference.MaxLogitDiff(model, reference["input_ids"], reference["attention_mask"], reference[key]), Tolerance(dtype),
+            "max |logit - transformers float32 logit| over the real tokens of 2 rows x 12");
 
-    private static CheckResult LongLogits(CausalLM model, Dictionary<string, Tensor> reference, string name, ScalarType dtype)
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var logits = model.Logits(model.HiddenStates(reference["long_input_ids"].to(model.Device))).to(ScalarType.Float32).cpu();
-        var diff = (logits - reference["long_logits"]).abs().max().item<float>();
-        return new CheckResult(name, diff, Tolerance(dtype), "dynamic RoPE past max_position_embeddings 16: max |logit - transformers logit|");
-    }
+    private static CheckResult LongLogits(CausalLM model, Dictionary<string, Tensor> reference, string name, ScalarType dtype) =>
+        new(name, HfReference.MaxLogitDiff(model, reference["long_input_ids"], null, reference["long_logits"]), Tolerance(dtype),
+            "dynamic RoPE past max_position_embeddings 16: max |logit - transformers logit|");
 
     private static CheckResult Greedy(CausalLM model, Dictionary<string, Tensor> reference, string name)
     {
-        var ids = reference["input_ids"].data<long>().ToArray();
-        var mask = reference["attention_mask"].data<long>().ToArray();
-        int length = (int)reference["input_ids"].shape[1];
-        var prompts = Enumerable.Range(0, 2)
-            .Select(row => Enumerable.Range(0, length).Where(j => mask[row * length + j] == 1).Select(j => (int)ids[row * length + j]).ToArray())
-            .ToList();
+        var prompts = HfReference.Prompts(reference);
         var expected = reference["greedy"].data<long>().ToArray();
         // Greedy is top-k 1; EOS off, as transformers generated exactly 8 tokens.
         using var sampler = new GroupSampler(model, new IdTokenizer(model.Config.VocabSize),

@@ -1,10 +1,7 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Grpo.Benchmarks;
-using Grpo.Data;
 using Grpo.Lora;
 using Grpo.Modeling;
-using Grpo.Rewards;
 using Grpo.Sampling;
 using Grpo.Training;
 using static TorchSharp.torch;
@@ -46,7 +43,7 @@ internal static class SpeedRun
         var prompts = Enumerable.Range(0, shape.Prompts)
             .Select(p => tokenizer.Prompt(shape.PromptLength + p).Skip(p).ToArray())   // different prompts, same length
             .ToList();
-        var problems = prompts.Select(p => new Problem(tokenizer.Decode(p), new Dictionary<string, JsonElement>())).ToList();
+        var problems = CheckStep.Problems(tokenizer, prompts);
         using var rollouts = new InProcessRollouts(model, tokenizer, new SamplingOptions
         {
             MaxNewTokens = shape.CompletionLength,
@@ -54,8 +51,7 @@ internal static class SpeedRun
             PromptsPerBatch = shape.Prompts,
         });
         using var optimizer = new PolicyOptimizer(lora.TrainableParameters(), options);
-        var step = new GrpoStep(model, rollouts, new RewardRunner([new EvenTokenShare()]), new GrpoLoss(GrpoLossSettings.From(options)),
-            optimizer, KlReference.AdapterOff(model, lora), options);
+        var step = CheckStep.Create(model, lora, rollouts, optimizer, options);
 
         var timed = new List<GrpoStepMetrics>();
         for (int s = 0; s <= steps; s++)

@@ -1,9 +1,7 @@
-using System.Text.Json;
 using Grpo.Benchmarks;
 using Grpo.Data;
 using Grpo.Lora;
 using Grpo.Modeling;
-using Grpo.Rewards;
 using Grpo.Sampling;
 using Grpo.Training;
 using static TorchSharp.torch;
@@ -52,7 +50,7 @@ internal static class StepParity
         int vocab = ModelConfig.Load(Path.Combine(fixtures, "qwen3-qknorm-tied", Checkpoint.ConfigFileName)).VocabSize;
         var prompts = Enumerable.Range(0, Prompts).Select(_ => Enumerable.Range(0, PromptLength).Select(_ => random.Next(vocab)).ToArray()).ToList();
         var tokenizer = new IdTokenizer(vocab);
-        var problems = prompts.Select(p => new Problem(tokenizer.Decode(p), new Dictionary<string, JsonElement>())).ToList();
+        var problems = CheckStep.Problems(tokenizer, prompts);
         var batch = Prepare(fixtures, tokenizer, prompts);
 
         var reference = Steps(fixtures, DeviceType.CPU, ScalarType.Float64, batch, problems, prompts);
@@ -105,8 +103,7 @@ internal static class StepParity
         using (model)
         using (var optimizer = new PolicyOptimizer(lora.TrainableParameters(), Options))
         {
-            var step = new GrpoStep(model, new ReplayedRollouts(batch), new RewardRunner([new EvenTokenShare()]),
-                new GrpoLoss(GrpoLossSettings.From(Options)), optimizer, KlReference.AdapterOff(model, lora), Options);
+            var step = CheckStep.Create(model, lora, new ReplayedRollouts(batch), optimizer, Options);
             var first = step.Run(problems, prompts, new GrpoStepContext(1, 2, LearningRate, Seed: 1));
             var second = step.Run(problems, prompts, new GrpoStepContext(2, 2, LearningRate, Seed: 2));
             return new Outcome(first.Loss, first.GradNorm, second.Loss);

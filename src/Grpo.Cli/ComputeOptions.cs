@@ -51,20 +51,33 @@ sealed class ComputeOptions
     /// The device and dtype asked for (null dtype: auto), after setting TorchSharp's thread count. Throws a one-line
     /// <see cref="ArgumentException"/> for a thread count below 1 or a device this TorchSharp build cannot use.
     /// </summary>
-    public (Device Device, ScalarType? Dtype) Apply(ParseResult parse)
+    /// <param name="parse">The command line.</param>
+    /// <param name="recordedDevice">A resumed run's device (<see cref="TrainRun.Device"/>): used when <c>--device</c> is not given.</param>
+    /// <param name="recordedDtype">A resumed run's dtype (<see cref="TrainRun.Dtype"/>): used when <c>--dtype</c> is not given.</param>
+    public (Device Device, ScalarType? Dtype) Apply(ParseResult parse, string? recordedDevice = null, string? recordedDtype = null)
     {
         int threads = parse.GetValue(_threads) ?? CpuInfo.Current.PhysicalCores;
         if (threads < 1) throw new ArgumentException($"--threads must be at least 1, not {threads}.");
         Device device;
         try
         {
-            device = ComputeDevice.Parse(parse.GetValue(_device)!);
+            device = ComputeDevice.Parse(Given(parse, _device) ?? recordedDevice ?? parse.GetValue(_device)!);
         }
         catch (Exception e) when (e is NotSupportedException or ArgumentException)
         {
             throw new ArgumentException($"--device: {e.Message}", e);
         }
         torch.set_num_threads(threads);
-        return (device, ComputeDtype.Parse(parse.GetValue(_dtype)!));
+        return (device, ComputeDtype.Parse(Given(parse, _dtype) ?? recordedDtype ?? parse.GetValue(_dtype)!));
     }
+
+    /// <summary>The option's value when the command line gives it, null when it would be the default.</summary>
+    static string? Given(ParseResult parse, Option<string> option) =>
+        parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option) : null;
+
+    /// <summary>How <paramref name="device"/> is named on the command line and in grpo_run.json: cpu or cuda:N.</summary>
+    public static string Name(Device device) => device.type == DeviceType.CUDA ? $"cuda:{Math.Max(0, (int)device.index)}" : "cpu";
+
+    /// <summary>How <paramref name="dtype"/> is named on the command line and in grpo_run.json: bfloat16, float32 or float16.</summary>
+    public static string Name(ScalarType dtype) => dtype.ToString().ToLowerInvariant();
 }

@@ -35,7 +35,7 @@ static class TrainCommand
         var loraRank = new Option<int?>("--lora-rank") { Description = $"LoRA rank r. [default: {LoraDefaults.Rank}]" };
         var loraAlpha = new Option<double?>("--lora-alpha") { Description = $"LoRA alpha; updates are scaled by alpha / r. [default: {LoraDefaults.Alpha}]" };
         var full = new Option<bool>("--full") { Description = "Train every weight instead of a LoRA adapter (with --beta > 0 a frozen copy of the model is the KL reference)." };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run in the output folder from its newest checkpoint, with its saved settings (options given here still win)." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in the output folder from its newest checkpoint, with its saved settings, device and dtype included (options given here still win)." };
         var prompt = new PromptOptions();
         var rollout = new RolloutServerCliOptions();
         var compute = new ComputeOptions();
@@ -79,7 +79,7 @@ static class TrainCommand
             var rewardNames = parse.GetValue(rewards) is { Length: > 0 } named ? named : saved?.Rewards.ToArray() ?? ["math"];
             var run = new TrainRun(options, rewardNames, lora, parse.GetValue(model)!.FullName, parse.GetValue(data)!.FullName,
                 parse.GetValue(evalData)?.FullName ?? saved?.EvalData);
-            return await RunAsync(run, saved is not null, prompt, rollout.From(parse, outputDir), compute.Apply(parse), parse, parse.InvocationConfiguration.Output, cancellationToken);
+            return await RunAsync(run, saved is not null, prompt, rollout.From(parse, outputDir), compute.Apply(parse, saved?.Device, saved?.Dtype), parse, parse.InvocationConfiguration.Output, cancellationToken);
         }));
         return command;
     }
@@ -104,6 +104,7 @@ static class TrainCommand
         run.Options.ResolveRewardWeights(run.Rewards.Count);
 
         using var folder = ModelFolder.Open(run.Model, run.Options.MaxCompletionLength, "--max-completion-length", compute);
+        run = run with { Device = ComputeOptions.Name(folder.Model.Device), Dtype = ComputeOptions.Name(folder.Model.Dtype) };
         if (run.Lora is not null)
         {
             // A rank past the hidden size adds weights but no expressiveness, and at a typo's size (100000) exhausts memory.

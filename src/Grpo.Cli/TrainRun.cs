@@ -6,7 +6,7 @@ namespace Grpo.Cli;
 
 /// <summary>
 /// What <c>grpo train</c> records in its output folder (<c>grpo_run.json</c>) when a run starts: the options,
-/// rewards and adapter shape, so that <c>--resume</c> continues with the run's own settings without the user
+/// rewards, adapter shape, device and dtype, so that <c>--resume</c> continues with the run's own settings without the user
 /// repeating them, and so that a folder holding a run is recognised and not overwritten.
 /// </summary>
 /// <param name="Options">The run's GrpoOptions.</param>
@@ -15,7 +15,11 @@ namespace Grpo.Cli;
 /// <param name="Model">The base model folder.</param>
 /// <param name="Data">The training JSONL file.</param>
 /// <param name="EvalData">The held-out JSONL file measured during training, or null for none.</param>
-sealed record TrainRun(GrpoOptions Options, IReadOnlyList<string> Rewards, LoraOptions? Lora, string Model, string Data, string? EvalData = null)
+/// <param name="Device">The device the run trained on (cpu, cuda:N); null in runs recorded before it was kept.</param>
+/// <param name="Dtype">The dtype the weights were loaded in (<c>auto</c> resolved: bfloat16, float32, float16), so a
+/// resumed run computes as the run did even where auto would now choose otherwise; null in runs recorded before it was kept.</param>
+sealed record TrainRun(GrpoOptions Options, IReadOnlyList<string> Rewards, LoraOptions? Lora, string Model, string Data, string? EvalData = null,
+    string? Device = null, string? Dtype = null)
 {
     public const string FileName = "grpo_run.json";
 

@@ -6,24 +6,15 @@ namespace Grpo.Cli.Tests;
 /// <summary><c>--device</c>, <c>--dtype</c> and <c>--threads</c> on the commands that load a model.</summary>
 public sealed class ComputeOptionTests : IDisposable
 {
-    readonly string _directory = Directory.CreateTempSubdirectory("grpo-cli-compute-").FullName;
-    readonly string _model;
-    readonly string _data;
+    readonly TinyRunFolder _folder = new("grpo-cli-compute-", ["""{"question": "What is 2 + 3?", "answer": "#### 5"}""", """{"question": "What is 4 * 2?", "answer": "#### 8"}"""], alwaysSeven: true, chatTemplate: false);
 
-    public ComputeOptionTests()
-    {
-        _model = TinyModelFolder.Create(Path.Combine(_directory, "model"), alwaysSeven: true, chatTemplate: false);
-        _data = Path.Combine(_directory, "data.jsonl");
-        File.WriteAllLines(_data, ["""{"question": "What is 2 + 3?", "answer": "#### 5"}""", """{"question": "What is 4 * 2?", "answer": "#### 8"}"""]);
-    }
-
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _folder.Dispose();
 
     string[] Needed(string command) => command switch
     {
-        "train" => ["--model", _model, "--data", _data, "--output", Path.Combine(_directory, "run")],
-        "eval" => ["--model", _model, "--data", _data],
-        _ => ["--model", _model, "--prompt", "2 + 3 ="],
+        "train" => ["--model", _folder.Model, "--data", _folder.Data, "--output", _folder.Output],
+        "eval" => ["--model", _folder.Model, "--data", _folder.Data],
+        _ => ["--model", _folder.Model, "--prompt", "2 + 3 ="],
     };
 
     [Theory]
@@ -40,7 +31,7 @@ public sealed class ComputeOptionTests : IDisposable
         Assert.Equal(1, exitCode);
         Assert.Contains(expected, Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
         Assert.Equal("", stdout);
-        Assert.False(Directory.Exists(Path.Combine(_directory, "run")));
+        Assert.False(Directory.Exists(_folder.Output));
     }
 
     [Theory]
@@ -56,13 +47,13 @@ public sealed class ComputeOptionTests : IDisposable
         var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith($"grpo {command}: --device: Device 'cuda' needs CUDA", line);
         Assert.Contains("TorchSharp-cuda-linux", line);
-        Assert.False(Directory.Exists(Path.Combine(_directory, "run")));
+        Assert.False(Directory.Exists(_folder.Output));
     }
 
     [Fact]
     public async Task GenerateRunsABFloat16ModelOnOneThread()
     {
-        var (exitCode, stdout, error) = await Cli.RunAsync("generate", "--model", _model, "--prompt", "Count:", "--max-new-tokens", "3",
+        var (exitCode, stdout, error) = await Cli.RunAsync("generate", "--model", _folder.Model, "--prompt", "Count:", "--max-new-tokens", "3",
             "--temperature", "0", "--dtype", "bfloat16", "--threads", "1", "--device", "cpu");
         Assert.True(exitCode == 0, error);
         Assert.Equal("777", stdout.TrimEnd('\n'));
@@ -71,13 +62,11 @@ public sealed class ComputeOptionTests : IDisposable
     [Fact]
     public async Task TrainingOnABFloat16BaseSavesAFloat32Adapter()
     {
-        var output = Path.Combine(_directory, "run");
-        var (exitCode, _, error) = await Cli.RunAsync("train", "--model", _model, "--data", _data, "--output", output, "--steps", "1",
-            "--group-size", "2", "--prompts-per-step", "2", "--max-completion-length", "4", "--dtype", "bfloat16");
+        var (exitCode, _, error) = await Cli.RunAsync(_folder.Train("--steps", "1", "--group-size", "2", "--prompts-per-step", "2", "--max-completion-length", "4", "--dtype", "bfloat16"));
 
         Assert.True(exitCode == 0, error);
         // The safetensors header: 8 bytes of length, then JSON naming each tensor's dtype (PEFT saves float32 adapters).
-        var bytes = File.ReadAllBytes(Path.Combine(output, "adapter_model.safetensors"));
+        var bytes = File.ReadAllBytes(Path.Combine(_folder.Output, "adapter_model.safetensors"));
         using var header = JsonDocument.Parse(bytes.AsMemory(8, (int)BitConverter.ToUInt64(bytes, 0)));
         var dtypes = header.RootElement.EnumerateObject().Where(p => p.Name != "__metadata__").Select(p => p.Value.GetProperty("dtype").GetString()).ToList();
         Assert.NotEmpty(dtypes);

@@ -10,31 +10,21 @@ namespace Grpo.Cli.Tests;
 /// </summary>
 public sealed class EvalCommandTests : IDisposable
 {
-    readonly string _directory = Directory.CreateTempSubdirectory("grpo-cli-eval-").FullName;
-    readonly string _model;
-    readonly string _data;
+    readonly TinyRunFolder _folder = new("grpo-cli-eval-", [
+        """{"question": "Seven sevens?", "answer": "#### 7777"}""",
+        """{"question": "What is 6 + 6?", "answer": "#### 12"}""",
+        """{"question": "Write 7777 in LaTeX.", "answer": "\\boxed{7777}"}""",
+        """{"question": "What is 1 + 1?", "answer": "2"}""",
+    ], dataName: "test.jsonl", alwaysSeven: true);
 
-    public EvalCommandTests()
-    {
-        _model = TinyModelFolder.Create(Path.Combine(_directory, "model"), alwaysSeven: true);
-        _data = Path.Combine(_directory, "test.jsonl");
-        File.WriteAllLines(_data,
-        [
-            """{"question": "Seven sevens?", "answer": "#### 7777"}""",
-            """{"question": "What is 6 + 6?", "answer": "#### 12"}""",
-            """{"question": "Write 7777 in LaTeX.", "answer": "\\boxed{7777}"}""",
-            """{"question": "What is 1 + 1?", "answer": "2"}""",
-        ]);
-    }
+    public void Dispose() => _folder.Dispose();
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
-
-    string[] Eval(params string[] extra) => ["eval", "--model", _model, "--data", _data, "--max-new-tokens", "4", .. extra];
+    string[] Eval(params string[] extra) => ["eval", "--model", _folder.Model, "--data", _folder.Data, "--max-new-tokens", "4", .. extra];
 
     [Fact]
     public async Task ReportsGreedyAccuracyPassAtKAndMajAtK()
     {
-        var rows = Path.Combine(_directory, "rows.jsonl");
+        var rows = _folder.PathOf("rows.jsonl");
         var (exitCode, stdout, error) = await Cli.RunAsync(Eval("--k", "2", "--samples", "3", "--output", rows));
 
         Assert.True(exitCode == 0, error);
@@ -68,20 +58,20 @@ public sealed class EvalCommandTests : IDisposable
     public async Task AnAdapterOfThisBaseLoadsAndOneOfAnotherIsRefused()
     {
         // A fresh adapter changes nothing (B = 0), so the results stay those of the base model.
-        var own = Path.Combine(_directory, "own-adapter");
-        using (var model = Checkpoint.Load(_model))
-            LoraModel.Apply(model, new LoraOptions { Rank = 2 }, _model).Save(own);
+        var own = _folder.PathOf("own-adapter");
+        using (var model = Checkpoint.Load(_folder.Model))
+            LoraModel.Apply(model, new LoraOptions { Rank = 2 }, _folder.Model).Save(own);
         var (exitCode, stdout, error) = await Cli.RunAsync(Eval("--samples", "0", "--adapter", own));
         Assert.True(exitCode == 0, error);
         Assert.Contains("greedy      0.500  (2/4)", stdout);
 
-        var otherBase = TinyModelFolder.Create(Path.Combine(_directory, "other"), seed: 2);
-        var foreign = Path.Combine(_directory, "foreign-adapter");
+        var otherBase = TinyModelFolder.Create(_folder.PathOf("other"), seed: 2);
+        var foreign = _folder.PathOf("foreign-adapter");
         using (var model = Checkpoint.Load(otherBase))
             LoraModel.Apply(model, new LoraOptions { Rank = 2 }, otherBase).Save(foreign);
         (exitCode, _, error) = await Cli.RunAsync(Eval("--adapter", foreign));
         Assert.Equal(1, exitCode);
-        Assert.Contains($"was trained on '{otherBase}', not on '{_model}'", error);
+        Assert.Contains($"was trained on '{otherBase}', not on '{_folder.Model}'", error);
     }
 
     [Fact]
@@ -91,13 +81,13 @@ public sealed class EvalCommandTests : IDisposable
         Assert.NotEqual(0, exitCode);
         Assert.Contains("--samples must be at least --k (4)", error);
 
-        (exitCode, _, error) = await Cli.RunAsync("eval", "--model", Path.Combine(_directory, "missing"), "--data", _data);
+        (exitCode, _, error) = await Cli.RunAsync("eval", "--model", _folder.PathOf("missing"), "--data", _folder.Data);
         Assert.Equal(1, exitCode);
         Assert.Contains("does not exist", error);
 
-        File.AppendAllLines(_data, ["""{"question": "No gold here", "answer": "  "}"""]);
+        File.AppendAllLines(_folder.Data, ["""{"question": "No gold here", "answer": "  "}"""]);
         (exitCode, _, error) = await Cli.RunAsync(Eval());
         Assert.Equal(1, exitCode);
-        Assert.Contains($"{_data} row 5 has no \"answer\"", error);
+        Assert.Contains($"{_folder.Data} row 5 has no \"answer\"", error);
     }
 }

@@ -7,18 +7,9 @@ namespace Grpo.Cli.Tests;
 /// </summary>
 public sealed class OptionErrorTests : IDisposable
 {
-    readonly string _directory = Directory.CreateTempSubdirectory("grpo-cli-options-").FullName;
-    readonly string _model;
-    readonly string _data;
+    readonly TinyRunFolder _folder = new("grpo-cli-options-", ["""{"question": "What is 2 + 3?", "answer": "#### 5", "text": "2 + 3"}"""], chatTemplate: false);
 
-    public OptionErrorTests()
-    {
-        _model = TinyModelFolder.Create(Path.Combine(_directory, "model"), chatTemplate: false);
-        _data = Path.Combine(_directory, "data.jsonl");
-        File.WriteAllLines(_data, ["""{"question": "What is 2 + 3?", "answer": "#### 5", "text": "2 + 3"}"""]);
-    }
-
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _folder.Dispose();
 
     // {model}, {data} and {dir} stand for the tiny model folder, a one-row JSONL file and this test's folder; the tiny
     // model's context is 2048 tokens and its hidden size 96.
@@ -51,15 +42,15 @@ public sealed class OptionErrorTests : IDisposable
     [InlineData("train", "Option '--model' is required.")]
     public async Task ABadValueIsRefusedWithOneLineBeforeAnyWork(string commandLine, string expected)
     {
-        var given = commandLine.Split(' ').Select(a => a.Replace("{model}", _model).Replace("{data}", _data).Replace("{dir}", _directory)).ToList();
+        var given = commandLine.Split(' ').Select(a => a.Replace("{model}", _folder.Model).Replace("{data}", _folder.Data).Replace("{dir}", _folder.Directory)).ToList();
         var command = given[0];
         // The options a command needs, each unless the case gives it itself; "train" alone checks the missing-option message.
         (string Option, string Value)[] needed = commandLine == "train" ? [] : command switch
         {
-            "train" => [("--model", _model), ("--data", _data), ("--output", Path.Combine(_directory, "run"))],
-            "eval" => [("--model", _model), ("--data", _data)],
-            "generate" => [("--model", _model), ("--prompt", "2 + 3 =")],
-            _ => [("--tokenizer", _model), ("--input", _data)],
+            "train" => [("--model", _folder.Model), ("--data", _folder.Data), ("--output", _folder.Output)],
+            "eval" => [("--model", _folder.Model), ("--data", _folder.Data)],
+            "generate" => [("--model", _folder.Model), ("--prompt", "2 + 3 =")],
+            _ => [("--tokenizer", _folder.Model), ("--input", _folder.Data)],
         };
         string[] args = [.. given, .. needed.Where(n => !given.Contains(n.Option)).SelectMany(n => new[] { n.Option, n.Value })];
 
@@ -70,30 +61,29 @@ public sealed class OptionErrorTests : IDisposable
         Assert.StartsWith($"grpo {command}: ", line);
         Assert.Contains(expected, line);
         Assert.Equal("", stdout);
-        Assert.False(Directory.Exists(Path.Combine(_directory, "run")));
-        Assert.False(File.Exists(Path.Combine(_directory, "rows.jsonl")));
+        Assert.False(Directory.Exists(_folder.Output));
+        Assert.False(File.Exists(_folder.PathOf("rows.jsonl")));
     }
 
     [Fact]
     public async Task AnEmptyPromptIsRefusedBeforeTheRunIsRecorded()
     {
-        File.AppendAllLines(_data, ["""{"question": "", "answer": "#### 1"}"""]);
-        var output = Path.Combine(_directory, "run");
+        File.AppendAllLines(_folder.Data, ["""{"question": "", "answer": "#### 1"}"""]);
 
-        var (exitCode, _, error) = await Cli.RunAsync("train", "--model", _model, "--data", _data, "--output", output);
+        var (exitCode, _, error) = await Cli.RunAsync(_folder.Train());
 
         Assert.Equal(1, exitCode);
-        Assert.Equal($"grpo train: {_data} row 2 has an empty prompt", Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Split(';')[0]);
-        Assert.False(Directory.Exists(output));
+        Assert.Equal($"grpo train: {_folder.Data} row 2 has an empty prompt", Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Split(';')[0]);
+        Assert.False(Directory.Exists(_folder.Output));
     }
 
     [Fact]
     public async Task TokenizeWritesNothingWhenALaterLineIsMalformed()
     {
-        var input = Path.Combine(_directory, "texts.jsonl");
+        var input = _folder.PathOf("texts.jsonl");
         File.WriteAllLines(input, ["""{"text": "fine"}""", """{"text": 3}"""]);
 
-        var (exitCode, stdout, error) = await Cli.RunAsync("tokenize", "--tokenizer", _model, "--input", input);
+        var (exitCode, stdout, error) = await Cli.RunAsync("tokenize", "--tokenizer", _folder.Model, "--input", input);
 
         Assert.Equal(1, exitCode);
         Assert.Equal("", stdout);

@@ -53,6 +53,34 @@ public sealed class ServeValidationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARequestWhoseCacheCannotFitInMemoryGetsA400AndTheServerServesOn()
+    {
+        // By hand: the tiny model's float32 keys and values (2 layers, 2 KV heads of 24) for 256 positions (a short
+        // request's cache is rounded up to 256) and three vocabulary-wide float rows, per completion; an n twice as
+        // large as this machine's memory allows.
+        double perRow = 2.0 * 2 * 2 * 24 * 256 * 4 + 3.0 * 258 * 4;
+        int n = (int)(2 * GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / perRow);
+
+        var (code, body, text) = await _server.PostAsync("/v1/completions", $$"""{"model": "tiny", "prompt": "hi", "max_tokens": 2, "n": {{n}}}""", "sesame");
+        Assert.True(code == HttpStatusCode.BadRequest, text);
+        var message = body.GetProperty("error").GetProperty("message").GetString();
+        Assert.Contains($"{n:N0} sequences of up to 256 tokens", message);
+        Assert.Contains($"about {n * perRow / (1L << 30):N1} GiB", message);
+        Assert.Contains("prompts × n", message);
+
+        var (next, _, nextText) = await _server.PostAsync("/v1/completions", Good, "sesame");
+        Assert.True(next == HttpStatusCode.OK, nextText);
+    }
+
+    [Fact]
+    public async Task TwoBillionCompletionsInOneRequestAreRefused()
+    {
+        var (code, body, text) = await _server.PostAsync("/v1/completions", """{"model": "tiny", "prompt": ["a", "b"], "n": 2000000000}""", "sesame");
+        Assert.True(code == HttpStatusCode.BadRequest, text);
+        Assert.Contains("more completions than one request can hold", body.GetProperty("error").GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task TheApiKeyGuardsV1ButNotHealth()
     {
         var (missing, body, _) = await _server.PostAsync("/v1/completions", Good);

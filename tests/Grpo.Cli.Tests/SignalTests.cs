@@ -13,29 +13,18 @@ namespace Grpo.Cli.Tests;
 [Trait("Category", "Slow")]
 public sealed partial class SignalTests : IDisposable
 {
-    readonly string _directory = Directory.CreateTempSubdirectory("grpo-cli-signal-").FullName;
-    readonly string _model;
-    readonly string _data;
-    string Output => Path.Combine(_directory, "run");
+    readonly TinyRunFolder _folder = new("grpo-cli-signal-", [
+        """{"question": "What is 2 + 3?", "answer": "#### 5"}""",
+        """{"question": "What is 4 * 2?", "answer": "#### 8"}""",
+        """{"question": "What is 9 - 1?", "answer": "#### 8"}""",
+    ], dataName: "train.jsonl");
 
-    public SignalTests()
-    {
-        _model = TinyModelFolder.Create(Path.Combine(_directory, "model"));
-        _data = Path.Combine(_directory, "train.jsonl");
-        File.WriteAllLines(_data,
-        [
-            """{"question": "What is 2 + 3?", "answer": "#### 5"}""",
-            """{"question": "What is 4 * 2?", "answer": "#### 8"}""",
-            """{"question": "What is 9 - 1?", "answer": "#### 8"}""",
-        ]);
-    }
-
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _folder.Dispose();
 
     // Long enough (40 steps) that a signal after step 2 always lands in the middle of the run.
     string[] Train(int saveSteps = 1, int maxCompletionLength = 8, int groupSize = 2, int promptsPerStep = 2) =>
-        ["train", "--model", _model, "--data", _data, "--output", Output, "--steps", "40", "--save-steps", $"{saveSteps}", "--group-size", $"{groupSize}",
-         "--prompts-per-step", $"{promptsPerStep}", "--max-completion-length", $"{maxCompletionLength}", "--learning-rate", "1e-3", "--logging-steps", "1"];
+        _folder.Train("--steps", "40", "--save-steps", $"{saveSteps}", "--group-size", $"{groupSize}",
+                      "--prompts-per-step", $"{promptsPerStep}", "--max-completion-length", $"{maxCompletionLength}", "--learning-rate", "1e-3", "--logging-steps", "1");
 
     [Theory]
     [InlineData("INT", 130)]
@@ -61,22 +50,21 @@ public sealed partial class SignalTests : IDisposable
 
         // Every step so far was checkpointed (--save-steps 1), and each checkpoint folder is complete; no temporary
         // folder of an abandoned write is left.
-        var newest = TrainingCheckpoint.Latest(Output);
-        Assert.Equal(TrainingCheckpoint.PathFor(Output, checkpointStep), newest);
+        var newest = TrainingCheckpoint.Latest(_folder.Output);
+        Assert.Equal(TrainingCheckpoint.PathFor(_folder.Output, checkpointStep), newest);
         Assert.Equal(step, checkpointStep);
-        var checkpoints = Directory.GetDirectories(Output, "checkpoint-*");
+        var checkpoints = Directory.GetDirectories(_folder.Output, "checkpoint-*");
         Assert.Equal(step, checkpoints.Length);
         foreach (var checkpoint in checkpoints)
             Assert.Equal(int.Parse(Path.GetFileName(checkpoint)["checkpoint-".Length..]), TrainingCheckpoint.LoadState(checkpoint).Step);
-        Assert.Empty(Directory.GetFileSystemEntries(Output, ".*"));
-        Assert.False(File.Exists(Path.Combine(Output, "adapter_config.json")));
+        Assert.Empty(Directory.GetFileSystemEntries(_folder.Output, ".*"));
+        Assert.False(File.Exists(Path.Combine(_folder.Output, "adapter_config.json")));
 
-        var (resumedExitCode, stdout, resumedError) = await Cli.RunAsync("train", "--model", _model, "--data", _data, "--output", Output,
-            "--resume", "--steps", $"{step + 1}");
+        var (resumedExitCode, stdout, resumedError) = await Cli.RunAsync(_folder.Train("--resume", "--steps", $"{step + 1}"));
         Assert.True(resumedExitCode == 0, resumedError);
         Assert.Contains($"resuming from {newest} (step {step})", stdout);
         Assert.Contains($"step {step + 1}/{step + 1}", stdout);
-        Assert.True(File.Exists(Path.Combine(Output, "adapter_config.json")));
+        Assert.True(File.Exists(Path.Combine(_folder.Output, "adapter_config.json")));
     }
 
     [GeneratedRegex(@"^grpo train: stopped at step (\d+); resume with --resume \(it continues from checkpoint-(\d+)\)\.$")]
@@ -92,7 +80,7 @@ public sealed partial class SignalTests : IDisposable
         Assert.Equal(143, await run.WaitForExitAsync());
         var line = Assert.Single(run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Matches(@"^grpo train: stopped at step \d+, before the first checkpoint, so there is no checkpoint to resume from yet; delete '.*' and start again", line);
-        Assert.Null(TrainingCheckpoint.Latest(Output));
+        Assert.Null(TrainingCheckpoint.Latest(_folder.Output));
     }
 
     [Fact]
@@ -129,10 +117,10 @@ public sealed partial class SignalTests : IDisposable
     public async Task EvalStoppedBySigtermExits143WithOneLine()
     {
         // 2000 new tokens for 12 problems x (1 greedy + 16 sampled) completions: far longer than the wait below.
-        var data = Path.Combine(_directory, "eval.jsonl");
+        var data = _folder.PathOf("eval.jsonl");
         File.WriteAllLines(data, Enumerable.Range(1, 12).Select(i => $$"""{"question": "What is {{i}} + 1?", "answer": "#### {{i + 1}}"}"""));
-        var output = Path.Combine(_directory, "eval-rows.jsonl");
-        using var eval = CliProcess.Start("Grpo.Cli.dll", "eval", "--model", _model, "--data", data, "--max-new-tokens", "2000", "--k", "16", "--output", output);
+        var output = _folder.PathOf("eval-rows.jsonl");
+        using var eval = CliProcess.Start("Grpo.Cli.dll", "eval", "--model", _folder.Model, "--data", data, "--max-new-tokens", "2000", "--k", "16", "--output", output);
         // No output until the end, so the wait is timed: long enough for the process to be up and its handlers registered.
         await Task.Delay(TimeSpan.FromSeconds(4));
         eval.Signal("TERM");

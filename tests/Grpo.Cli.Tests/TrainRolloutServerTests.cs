@@ -5,23 +5,12 @@ namespace Grpo.Cli.Tests;
 /// <summary><c>grpo train --rollout-server</c>: sampling from fake OpenAI-compatible servers on loopback, and its refusals.</summary>
 public sealed class TrainRolloutServerTests : IDisposable
 {
-    readonly string _directory = Directory.CreateTempSubdirectory("grpo-cli-rollout-").FullName;
-    readonly string _model;
-    readonly string _data;
-    string Output => Path.Combine(_directory, "run");
+    readonly TinyRunFolder _folder = new("grpo-cli-rollout-", ["""{"question": "What is 2 + 3?", "answer": "#### 5"}""", """{"question": "What is 4 * 2?", "answer": "#### 8"}"""], dataName: "train.jsonl");
 
-    public TrainRolloutServerTests()
-    {
-        _model = TinyModelFolder.Create(Path.Combine(_directory, "model"));
-        _data = Path.Combine(_directory, "train.jsonl");
-        File.WriteAllLines(_data, ["""{"question": "What is 2 + 3?", "answer": "#### 5"}""", """{"question": "What is 4 * 2?", "answer": "#### 8"}"""]);
-    }
-
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _folder.Dispose();
 
     string[] Train(params string[] extra) =>
-        ["train", "--model", _model, "--data", _data, "--output", Output, "--group-size", "3", "--prompts-per-step", "2",
-         "--max-completion-length", "4", "--steps", "2", .. extra];
+        _folder.Train(["--group-size", "3", "--prompts-per-step", "2", "--max-completion-length", "4", "--steps", "2", .. extra]);
 
     [Fact]
     public async Task TrainsOnTheServersPublishesTheAdapterAndCarriesOnWithoutADeadReplica()
@@ -32,14 +21,14 @@ public sealed class TrainRolloutServerTests : IDisposable
         var (exitCode, stdout, error) = await Cli.RunAsync(Train("--rollout-server", dead.ToString(), "--rollout-server", server.Url.ToString(), "--rollout-api-key", "k"));
 
         Assert.True(exitCode == 0, error);
-        Assert.Contains($"sampling from {dead}, {server.Url}; adapter versions in {Path.Combine(Output, "published-adapters")}", stdout);
+        Assert.Contains($"sampling from {dead}, {server.Url}; adapter versions in {Path.Combine(_folder.Output, "published-adapters")}", stdout);
         var warning = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith($"grpo train: warning: Rollout server {dead} dropped at step 1", warning);
         // Step 1 sampled the base model, step 2 the adapter published after step 1, named after the run's folder.
         Assert.Equal(["base-model", "base-model", "run-step-1", "run-step-1"], server.CompletionRequests.Select(r => r["model"]!.GetValue<string>()));
-        Assert.Equal(Path.Combine(Output, "published-adapters", "run-step-1"), server.Loaded["run-step-1"]);
+        Assert.Equal(Path.Combine(_folder.Output, "published-adapters", "run-step-1"), server.Loaded["run-step-1"]);
         Assert.All(server.Requests, r => Assert.Equal("Bearer k", r.Authorization));
-        Assert.True(File.Exists(Path.Combine(Output, "adapter_model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(_folder.Output, "adapter_model.safetensors")));
     }
 
     [Fact]
@@ -66,6 +55,6 @@ public sealed class TrainRolloutServerTests : IDisposable
         var (exitCode, _, error) = await Cli.RunAsync(Train(options.Split(' ')));
         Assert.NotEqual(0, exitCode);
         Assert.Contains(message, error);
-        Assert.False(Directory.Exists(Output));
+        Assert.False(Directory.Exists(_folder.Output));
     }
 }

@@ -6,23 +6,12 @@ namespace MathReasoning.Tests;
 /// <summary>The sample with <c>--rollout-server</c>: it trains on a fake server's completions, and refuses full fine-tuning with one.</summary>
 public sealed class RolloutServerTests : IDisposable
 {
-    readonly string _root = Path.Combine(Path.GetTempPath(), "mr-served-" + Guid.NewGuid().ToString("N"));
-    readonly TinyModelFolder _model = new();
+    readonly SampleRunFolder _run = new();
 
-    public RolloutServerTests() => Directory.CreateDirectory(_root);
+    public void Dispose() => _run.Dispose();
 
-    public void Dispose()
-    {
-        _model.Dispose();
-        Directory.Delete(_root, recursive: true);
-    }
-
-    TrainSettings Short(Uri server, int loraRank) => new()
-    {
-        ModelFolder = _model.Path, OutputFolder = Path.Combine(_root, "run"), Steps = 2, PromptsPerStep = 2, GroupSize = 3,
-        MaxCompletionLength = 8, EvalCount = 2, EvalEvery = 1, GeneratedTrainCount = 16, LoraRank = loraRank,
-        RolloutServers = [server.ToString()], RolloutApiKey = "k",
-    };
+    TrainSettings Short(Uri server, int loraRank) =>
+        _run.Short("run") with { GroupSize = 3, EvalCount = 2, LoraRank = loraRank, RolloutServers = [server.ToString()], RolloutApiKey = "k" };
 
     [Fact]
     public async Task A_run_with_a_rollout_server_samples_there_and_publishes_the_adapter()
@@ -42,6 +31,6 @@ public sealed class RolloutServerTests : IDisposable
     public async Task Full_fine_tuning_with_a_rollout_server_is_refused_before_anything_is_written()
     {
         Assert.Equal(1, await TrainCommand.RunAsync(Short(new Uri("http://127.0.0.1:1"), loraRank: 0), CancellationToken.None));
-        Assert.False(Directory.Exists(Path.Combine(_root, "run")));
+        Assert.False(Directory.Exists(_run.PathOf("run")));
     }
 }

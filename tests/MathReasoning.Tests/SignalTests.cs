@@ -10,22 +10,17 @@ namespace MathReasoning.Tests;
 [Trait("Category", "Slow")]
 public sealed class SignalTests : IDisposable
 {
-    readonly string _root = Directory.CreateTempSubdirectory("mr-signal-").FullName;
-    readonly TinyModelFolder _model = new();
+    readonly SampleRunFolder _run = new();
 
-    public void Dispose()
-    {
-        _model.Dispose();
-        Directory.Delete(_root, recursive: true);
-    }
+    public void Dispose() => _run.Dispose();
 
     [Theory]
     [InlineData("INT", 130)]
     [InlineData("TERM", 143)]
     public async Task A_signal_during_training_stops_the_sample_with_the_signal_s_exit_code_and_one_line(string signal, int expectedExitCode)
     {
-        var output = Path.Combine(_root, "run");
-        using var sample = CliProcess.Start("MathReasoning.dll", "--model", _model.Path, "--output", output, "--steps", "200", "--prompts-per-step", "2",
+        var output = _run.PathOf("run");
+        using var sample = CliProcess.Start("MathReasoning.dll", "--model", _run.Model.Path, "--output", output, "--steps", "200", "--prompts-per-step", "2",
             "--group-size", "4", "--max-completion-length", "8", "--eval-count", "4", "--eval-every", "1000");
         await sample.WaitForLineAsync("Held-out accuracy before training");
         sample.Signal(signal);

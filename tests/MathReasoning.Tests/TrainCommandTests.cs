@@ -5,36 +5,16 @@ namespace MathReasoning.Tests;
 
 public sealed class TrainCommandTests : IDisposable
 {
-    readonly string _root = Path.Combine(Path.GetTempPath(), "mr-runs-" + Guid.NewGuid().ToString("N"));
-    readonly TinyModelFolder _model = new();
+    readonly SampleRunFolder _run = new();
 
-    public TrainCommandTests() => Directory.CreateDirectory(_root);
-
-    public void Dispose()
-    {
-        _model.Dispose();
-        Directory.Delete(_root, recursive: true);
-    }
-
-    TrainSettings Short(string output) => new()
-    {
-        ModelFolder = _model.Path,
-        OutputFolder = Path.Combine(_root, output),
-        Steps = 2,
-        PromptsPerStep = 2,
-        GroupSize = 4,
-        MaxCompletionLength = 8,
-        EvalCount = 4,
-        EvalEvery = 1,
-        GeneratedTrainCount = 16,
-    };
+    public void Dispose() => _run.Dispose();
 
     [Theory]
     [InlineData(0)]
     [InlineData(4)]
     public async Task A_two_step_run_leaves_metrics_accuracy_plot_and_weights(int loraRank)
     {
-        var settings = Short("run") with { LoraRank = loraRank };
+        var settings = _run.Short("run") with { LoraRank = loraRank };
         Assert.Equal(0, await TrainCommand.RunAsync(settings, CancellationToken.None));
 
         var folder = settings.OutputFolder!;
@@ -53,7 +33,7 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public async Task A_run_trains_on_gsm8k_rows_holding_out_the_first()
     {
-        var settings = Short("gsm8k") with { DataFile = Path.Combine(AppContext.BaseDirectory, "Fixtures", "gsm8k-train-6.jsonl"), EvalCount = 2, LoraRank = 2 };
+        var settings = _run.Short("gsm8k") with { DataFile = Path.Combine(AppContext.BaseDirectory, "Fixtures", "gsm8k-train-6.jsonl"), EvalCount = 2, LoraRank = 2 };
         Assert.Equal(0, await TrainCommand.RunAsync(settings, CancellationToken.None));
         Assert.Equal(2, File.ReadAllLines(Path.Combine(settings.OutputFolder!, "metrics.jsonl")).Length);
     }
@@ -67,7 +47,7 @@ public sealed class TrainCommandTests : IDisposable
         // maths reward the run used.
         // 50 steps, not 30: a 30-step run's outcome swings with float-level changes in sampling (30 steps gained 20+
         // points before the decode engine and 13.3 after, with the same distribution rounded differently).
-        var settings = new TrainSettings { OutputFolder = Path.Combine(_root, "built-in"), Steps = 50, EvalCount = 128, EvalEvery = 50 };
+        var settings = new TrainSettings { OutputFolder = _run.PathOf("built-in"), Steps = 50, EvalCount = 128, EvalEvery = 50 };
         Assert.Equal(0, await TrainCommand.RunAsync(settings, CancellationToken.None));
         HeldOutAccuracy.AssertGain(settings.OutputFolder!, 128, 0.20);
     }
@@ -75,7 +55,7 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public async Task An_output_folder_that_holds_a_run_is_refused_and_left_alone()
     {
-        var settings = Short("taken");
+        var settings = _run.Short("taken");
         Directory.CreateDirectory(settings.OutputFolder!);
         File.WriteAllText(Path.Combine(settings.OutputFolder!, "metrics.jsonl"), "{}\n");
         Assert.Equal(1, await TrainCommand.RunAsync(settings, CancellationToken.None));
@@ -86,9 +66,9 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public async Task A_folder_that_is_not_a_model_is_refused_before_anything_is_written()
     {
-        var notAModel = Directory.CreateDirectory(Path.Combine(_root, "not-a-model")).FullName;
+        var notAModel = Directory.CreateDirectory(_run.PathOf("not-a-model")).FullName;
         File.WriteAllText(Path.Combine(notAModel, "readme.txt"), "hello");
-        var settings = Short("never") with { ModelFolder = notAModel };
+        var settings = _run.Short("never") with { ModelFolder = notAModel };
         Assert.Equal(1, await TrainCommand.RunAsync(settings, CancellationToken.None));
         Assert.False(Directory.Exists(settings.OutputFolder));
         Assert.False(Directory.Exists(settings.OutputFolder + ".partial"));
@@ -100,13 +80,13 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public async Task A_dataset_line_without_an_answer_is_refused_naming_the_line()
     {
-        var data = Path.Combine(_root, "bad.jsonl");
+        var data = _run.PathOf("bad.jsonl");
         File.WriteAllLines(data, [
             """{"question": "What is 1+1?", "answer": "1+1=2\n#### 2"}""",
             "",
             """{"question": "What is 2+2?"}""",
         ]);
-        var settings = Short("never") with { DataFile = data, EvalCount = 1 };
+        var settings = _run.Short("never") with { DataFile = data, EvalCount = 1 };
         Assert.Equal(1, await TrainCommand.RunAsync(settings, CancellationToken.None));
         Assert.False(Directory.Exists(settings.OutputFolder + ".partial"));
         var e = Assert.Throws<InvalidDataException>(() => MathProblems.FromJsonl(data));

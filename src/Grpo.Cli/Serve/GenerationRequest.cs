@@ -64,6 +64,8 @@ sealed record GenerationRequest
     {
         RefuseUnsupported(fields);
         int n = fields.Int("n", 1, rule: "it must be at least 1") ?? 1;
+        if ((long)prompts.Count * n > int.MaxValue)
+            throw OpenAiError.BadRequest($"{prompts.Count:N0} prompts × n {n:N0} is more completions than one request can hold; send fewer prompts or a smaller n.", "n");
         double temperature = fields.Double("temperature") ?? 1.0;
         if (!(temperature >= 0) || double.IsInfinity(temperature))
             throw OpenAiError.BadRequest($"`temperature` is {temperature}; it must be 0 (greedy) or above.", "temperature");

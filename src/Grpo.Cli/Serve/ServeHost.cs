@@ -2,11 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Grpo.Cli.Serve;
 
@@ -39,19 +35,13 @@ sealed class ServeHost : IAsyncDisposable
     public static async Task<ServeHost> StartAsync(ServedModels models, ServeSettings settings, CancellationToken cancellationToken)
     {
         settings.Validate();
-        // The empty builder reads no appsettings.json from the working directory and logs nothing to stdout, whose one
-        // line is the address.
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => kestrel.Listen(settings.ListenAddress(), settings.Port));
-        builder.Services.AddRoutingCore();
-        var app = builder.Build();
+        // Nothing logged to stdout, whose one line is the address.
+        var app = LoopbackHost.Create(settings.ListenAddress(), settings.Port);
         var scheduler = new ServeScheduler(models, settings.MaxQueue, settings.MaxBatchRows);
         try
         {
             var host = new ServeHost(app, models, scheduler, settings.ApiKey);
-            await app.StartAsync(cancellationToken);
-            var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            host.Address = new Uri(bound);
+            host.Address = await LoopbackHost.StartAsync(app, cancellationToken);
             return host;
         }
         catch

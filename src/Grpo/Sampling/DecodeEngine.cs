@@ -52,11 +52,16 @@ public sealed class DecodeEngine : ISlotDecoder
     private readonly KvCache _cache;
     private readonly bool[] _inUse;
 
-    /// <summary>An engine for <paramref name="model"/> with <paramref name="slots"/> sequences of up to <paramref name="capacity"/> tokens each (prompt and completion).</summary>
+    /// <summary>
+    /// An engine for <paramref name="model"/> with <paramref name="slots"/> sequences of up to <paramref name="capacity"/>
+    /// tokens each (prompt and completion). On the CPU, throws <see cref="InvalidOperationException"/> before allocating
+    /// when the cache and logits alone would not fit in this machine's memory, saying what to lower.
+    /// </summary>
     public DecodeEngine(CausalLM model, int slots, int capacity)
     {
         if (slots <= 0) throw new ArgumentOutOfRangeException(nameof(slots), slots, "A decode engine needs at least one slot.");
         if (capacity <= 0) throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "A decode engine needs room for at least one token per slot.");
+        EnsureMemory(model, slots, capacity);
         _model = model;
         _cache = model.NewCache(slots, capacity);
         _inUse = new bool[slots];
@@ -155,6 +160,29 @@ public sealed class DecodeEngine : ISlotDecoder
         var targets = Acquire(count);
         _cache.Fork(slot, targets);
         return targets;
+    }
+
+    /// <summary>
+    /// Refuses, before allocating, an engine whose KV cache and logits alone would not fit in this machine's memory on
+    /// the CPU: a group size, a request's n or a length of a typo's size would otherwise end in the kernel killing the
+    /// process (a server with it). Every user (the group sampler, tool rollouts, <c>grpo serve</c>, the chat client)
+    /// allocates its cache here, so each gets this refusal. CUDA reports its own out-of-memory error.
+    /// </summary>
+    private static void EnsureMemory(CausalLM model, long slots, long capacity)
+    {
+        if (model.Device.type != DeviceType.CPU) return;
+        var config = model.Config;
+        int elementSize = model.Dtype switch { ScalarType.Float64 => 8, ScalarType.Float32 => 4, _ => 2 };
+        double cacheBytes = 2.0 * config.NumHiddenLayers * config.NumKeyValueHeads * config.HeadDim * capacity * elementSize;
+        double logitBytes = 3.0 * config.VocabSize * sizeof(float);   // the logits, and their softmax while a token is picked
+        double needed = slots * (cacheBytes + logitBytes);
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (needed > available)
+            throw new InvalidOperationException(
+                $"Decoding {slots:N0} sequences of up to {capacity:N0} tokens (prompt and completion) at once needs about " +
+                $"{needed / (1L << 30):N1} GiB for the KV cache and logits alone, more than the {available / (double)(1L << 30):N1} GiB " +
+                "of memory here; lower how many sequences decode at once (prompts per batch × group size; a request's prompts × n, " +
+                "or grpo serve's --max-batch-rows) or their length (the completion length; max_tokens).");
     }
 
     private void CheckInUse(int slot)

@@ -69,8 +69,6 @@ public sealed class GroupSampler : IDisposable
         using var batchScope = NewDisposeScope();
         int promptCount = prompts.Count, maxNew = _options.MaxNewTokens;
         int total = promptCount * groupSize;
-        EnsureMemory(total, prompts.Max(p => p.Length) + maxNew);
-
         using var engine = new DecodeEngine(_model, total, prompts.Max(p => p.Length) + maxNew);
         // Each prompt is prefilled once in its own slot and forked into G - 1 more: the group shares the prefill.
         var heads = engine.Acquire(promptCount);
@@ -124,27 +122,6 @@ public sealed class GroupSampler : IDisposable
         return Enumerable.Range(0, total).Select(c => new Completion(
             firstPromptIndex + c / groupSize, c % groupSize, tokens[c].ToArray(),
             _tokenizer.Decode(tokens[c], skipSpecialTokens: true), logProbs[c].ToArray(), reasons[c])).ToArray();
-    }
-
-    /// <summary>
-    /// Refuses, before allocating, a batch whose KV cache and logits alone would not fit in this machine's memory on the
-    /// CPU (a group size or batch of a typo's size would otherwise end in the kernel killing the process). CUDA reports
-    /// its own out-of-memory error.
-    /// </summary>
-    private void EnsureMemory(long rows, long positions)
-    {
-        if (_model.Device.type != DeviceType.CPU) return;
-        var config = _model.Config;
-        int elementSize = _model.Dtype switch { ScalarType.Float64 => 8, ScalarType.Float32 => 4, _ => 2 };
-        double cacheBytes = 2.0 * config.NumHiddenLayers * config.NumKeyValueHeads * config.HeadDim * positions * elementSize;
-        double logitBytes = 3.0 * config.VocabSize * sizeof(float);   // the logits, and their softmax while a token is picked
-        double needed = rows * (cacheBytes + logitBytes);
-        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        if (needed > available)
-            throw new InvalidOperationException(
-                $"Sampling {rows:N0} sequences of up to {positions:N0} tokens needs about {needed / (1L << 30):N1} GiB for the KV cache and " +
-                $"logits alone, more than the {available / (double)(1L << 30):N1} GiB of memory here; lower the prompts per batch, the group size " +
-                "or the completion length.");
     }
 
     /// <summary>Does the tail of the completion's text contain a stop string? Only the newest tokens can complete one.</summary>

@@ -136,9 +136,9 @@ public sealed class ToolRollouts : IRolloutSource, IDisposable
         using var batchScope = NewDisposeScope();
         int g = request.GroupSize, total = promptCount * g, maxNew = options.MaxNewTokens;
         var prompts = request.Prompts.Skip(first).Take(promptCount).ToList();
-        var rows = Enumerable.Range(0, total).Select(c => NewRow(request.Problems?[first + c / g])).ToArray();
-
+        // The engine first: it refuses a batch too large for memory before any row's state is made.
         using var decoder = _newDecoder(total, prompts.Max(p => p.Length) + maxNew);
+        var rows = Enumerable.Range(0, total).Select(c => NewRow(request.Problems?[first + c / g])).ToArray();
         var heads = decoder.Acquire(promptCount);
         var prefill = decoder.Append(heads, prompts);
         var rowOf = new int[total];                                       // slot -> row (prompt * G + sample)

@@ -1,7 +1,6 @@
 using Grpo.Modeling;
 using Grpo.Sampling;
 using Grpo.Tokenization;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace Grpo.Tests.Modeling;
@@ -23,17 +22,11 @@ public class TransformersParityTests
     public void LogitsMatchTransformersWithLeftPadding(string name)
     {
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         using var model = Checkpoint.Load(Fixture(name));
         model.eval();
-        var reference = Safetensors.LoadStateDict(Path.Combine(Fixture(name), "reference.safetensors"));
-        var mask = reference["attention_mask"];
+        var reference = HfReference.Load(Fixture(name));
 
-        var logits = model.Logits(model.HiddenStates(reference["input_ids"], mask));
-
-        // transformers' logits at padding positions carry no meaning; compare the real tokens only.
-        var real = mask.to(ScalarType.Bool).unsqueeze(-1);
-        var diff = (logits - reference["logits"]).abs().masked_fill(real.logical_not(), 0).max().item<float>();
+        var diff = HfReference.MaxLogitDiff(model, reference["input_ids"], reference["attention_mask"], reference["logits"]);
         Assert.True(diff < 1e-4, $"{name}: logits differ from transformers' by up to {diff}");
     }
 
@@ -42,14 +35,11 @@ public class TransformersParityTests
     {
         // 24 tokens against max_position_embeddings 16: transformers rescales the frequencies for this length.
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         using var model = Checkpoint.Load(Fixture("llama-dynamic"));
         model.eval();
-        var reference = Safetensors.LoadStateDict(Path.Combine(Fixture("llama-dynamic"), "reference.safetensors"));
+        var reference = HfReference.Load(Fixture("llama-dynamic"));
 
-        var logits = model.Logits(model.HiddenStates(reference["long_input_ids"]));
-
-        var diff = (logits - reference["long_logits"]).abs().max().item<float>();
+        var diff = HfReference.MaxLogitDiff(model, reference["long_input_ids"], null, reference["long_logits"]);
         Assert.True(diff < 1e-4, $"logits differ from transformers' by up to {diff}");
     }
 
@@ -62,13 +52,8 @@ public class TransformersParityTests
     {
         using var model = Checkpoint.Load(Fixture(name));
         model.eval();
-        var reference = Safetensors.LoadStateDict(Path.Combine(Fixture(name), "reference.safetensors"));
-        var ids = reference["input_ids"].data<long>().ToArray();
-        var mask = reference["attention_mask"].data<long>().ToArray();
-        int length = (int)reference["input_ids"].shape[1];
-        var prompts = Enumerable.Range(0, 2)
-            .Select(row => Enumerable.Range(0, length).Where(j => mask[row * length + j] == 1).Select(j => (int)ids[row * length + j]).ToArray())
-            .ToList();
+        var reference = HfReference.Load(Fixture(name));
+        var prompts = HfReference.Prompts(reference);
         var expected = reference["greedy"].data<long>().ToArray();
 
         // Greedy = top-k 1; EOS off, as the reference generated exactly 8 tokens.

@@ -214,6 +214,26 @@ public class ToolRolloutsTests
     }
 
     [Fact]
+    public async Task ABatchWhoseCacheCannotFitInMemoryIsRefusedBeforeAllocating()
+    {
+        using var model = Grpo.Modeling.CausalLM.Create(Grpo.Modeling.ModelConfig.Tiny("qwen3", vocabSize: 258), seed: 4);
+        var config = model.Config;
+        Assert.Equal(TorchSharp.torch.ScalarType.Float32, model.Dtype);
+        using var tools = new ToolRollouts(model, Tokenizer, new ChatMlFormatter(), new SamplingOptions { MaxNewTokens = 100, EosTokenIds = [SpecialByteTokenizer.ImEnd] },
+            [Add], null, TimeSpan.FromSeconds(5));
+        // By hand: float32 keys and values of every layer for the prompt + 100 positions, and three vocabulary-wide
+        // float rows, per completion; a group twice as large as this machine's memory allows.
+        var prompt = Tokenizer.Encode(Prompt);
+        double perRow = 2.0 * config.NumHiddenLayers * config.NumKeyValueHeads * config.HeadDim * (prompt.Length + 100) * 4 + 3.0 * 258 * 4;
+        int groupSize = (int)(2 * GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / perRow);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => tools.GenerateAsync(new RolloutRequest([prompt], groupSize, Seed: 1)));
+        Assert.Contains($"{groupSize:N0} sequences of up to {prompt.Length + 100:N0} tokens", error.Message);
+        Assert.Contains($"about {groupSize * perRow / (1L << 30):N1} GiB", error.Message);
+        Assert.Contains("group size", error.Message);
+    }
+
+    [Fact]
     public void BadSetupsAreRefusedWithWhatToDo()
     {
         Assert.Contains("use InProcessRollouts", Assert.Throws<ArgumentException>(() => Roll(_ => ["x"], 1, [])).Message);

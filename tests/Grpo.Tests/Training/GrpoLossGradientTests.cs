@@ -12,6 +12,33 @@ public class GrpoLossGradientTests
 {
     private const int B = 2, T = 3, H = 4, V = 7;
 
+    /// <summary>
+    /// A float64 batch of two rows of three tokens: random hidden states, head weight and targets from
+    /// <paramref name="seed"/>, the second row one token shorter, one positive and one negative advantage.
+    /// </summary>
+    private static (Tensor Hidden, Tensor Weight, Tensor Targets, Tensor Mask, Tensor Advantages) RandomBatch(ulong seed)
+    {
+        var generator = new Generator(seed);
+        return (randn([B, T, H], ScalarType.Float64, generator: generator), randn([V, H], ScalarType.Float64, generator: generator),
+            randint(V, [B, T], generator: generator), tensor(new double[,] { { 1, 1, 1 }, { 1, 1, 0 } }), tensor(new[] { 0.9, -1.1 }));
+    }
+
+    /// <summary>Each element of <paramref name="gradient"/> (autograd's, at <paramref name="hidden"/>) within 1e-7 of the central difference of <paramref name="loss"/>.</summary>
+    private static void AssertMatchesFiniteDifferences(Tensor gradient, Tensor hidden, Func<Tensor, double> loss)
+    {
+        const double step = 1e-6;
+        var analytic = gradient.data<double>().ToArray();
+        for (var i = 0; i < analytic.Length; i++)
+        {
+            var up = hidden.clone();
+            up.reshape(-1)[i] += step;
+            var down = hidden.clone();
+            down.reshape(-1)[i] -= step;
+            var numeric = (loss(up) - loss(down)) / (2 * step);
+            Assert.True(Math.Abs(numeric - analytic[i]) < 1e-7, $"element {i}: autograd {analytic[i]}, finite difference {numeric}");
+        }
+    }
+
     [Theory]
     [InlineData(LossType.Dapo, ImportanceSamplingLevel.Token)]
     [InlineData(LossType.Grpo, ImportanceSamplingLevel.Sequence)]
@@ -19,12 +46,7 @@ public class GrpoLossGradientTests
     public void TheLossGradientWithRespectToHiddenStatesMatchesFiniteDifferences(LossType lossType, ImportanceSamplingLevel level)
     {
         using var scope = NewDisposeScope();
-        var generator = new Generator(7);
-        var hidden = randn([B, T, H], ScalarType.Float64, generator: generator);
-        var weight = randn([V, H], ScalarType.Float64, generator: generator);
-        var targets = randint(V, [B, T], generator: generator);
-        var mask = tensor(new double[,] { { 1, 1, 1 }, { 1, 1, 0 } });
-        var advantages = tensor(new[] { 0.9, -1.1 });
+        var (hidden, weight, targets, mask, advantages) = RandomBatch(seed: 7);
         var current = TokenLogProbs.Compute(hidden, weight, null, targets, 0.8, 2);
         // π_old away from π so that, per token, row 0 (A > 0) has r = 1.65 (high-clipped, capped by δ = 1.6), 0.67, 1.11
         // and row 1 (A < 0) has r = 0.70 (low-clipped), 1.82 (capped): every ratio well away from a kink.
@@ -50,19 +72,7 @@ public class GrpoLossGradientTests
         result.Loss.backward();
         if (level == ImportanceSamplingLevel.Token)
             Assert.Equal(2.0 / 5, result.ClipRatioRegion!.Value, 12);
-        var analytic = leaf.grad!.data<double>().ToArray();
-
-        const double step = 1e-6;
-        var flat = hidden.reshape(-1);
-        for (var i = 0; i < flat.shape[0]; i++)
-        {
-            var up = hidden.clone();
-            up.reshape(-1)[i] += step;
-            var down = hidden.clone();
-            down.reshape(-1)[i] -= step;
-            var numeric = (Loss(up) - Loss(down)) / (2 * step);
-            Assert.True(Math.Abs(numeric - analytic[i]) < 1e-7, $"element {i}: autograd {analytic[i]}, finite difference {numeric}");
-        }
+        AssertMatchesFiniteDifferences(leaf.grad!, hidden, Loss);
     }
 
     [Fact]
@@ -103,12 +113,7 @@ public class GrpoLossGradientTests
         // L − coef·H with H the chunked entropy carrying its gradient: autograd through both against central differences of
         // the whole loss (log-probs and entropies recomputed), β > 0 and an off-policy π_old so every term moves.
         using var scope = NewDisposeScope();
-        var generator = new Generator(13);
-        var hidden = randn([B, T, H], ScalarType.Float64, generator: generator);
-        var weight = randn([V, H], ScalarType.Float64, generator: generator);
-        var targets = randint(V, [B, T], generator: generator);
-        var mask = tensor(new double[,] { { 1, 1, 1 }, { 1, 1, 0 } });
-        var advantages = tensor(new[] { 0.9, -1.1 });
+        var (hidden, weight, targets, mask, advantages) = RandomBatch(seed: 13);
         var current = TokenLogProbs.Compute(hidden, weight, null, targets, 0.8, 2);
         var old = current - tensor(new double[,] { { 0.05, -0.1, 0.1 }, { -0.05, 0.08, 0.2 } });
         var reference = current + tensor(new double[,] { { 0.2, -0.3, 0.1 }, { 0.4, -0.1, 0.3 } });
@@ -130,19 +135,8 @@ public class GrpoLossGradientTests
         var leaf = hidden.clone().requires_grad_();
         var result = Compute(leaf);
         result.Loss.backward();
-        var analytic = leaf.grad!.data<double>().ToArray();
         Assert.NotNull(result.PolicyLoss);
-
-        const double step = 1e-6;
-        for (var i = 0; i < analytic.Length; i++)
-        {
-            var up = hidden.clone();
-            up.reshape(-1)[i] += step;
-            var down = hidden.clone();
-            down.reshape(-1)[i] -= step;
-            var numeric = (Compute(up).Loss.item<double>() - Compute(down).Loss.item<double>()) / (2 * step);
-            Assert.True(Math.Abs(numeric - analytic[i]) < 1e-7, $"element {i}: autograd {analytic[i]}, finite difference {numeric}");
-        }
+        AssertMatchesFiniteDifferences(leaf.grad!, hidden, h => Compute(h).Loss.item<double>());
 
         // Without the entropy's gradient the bonus would be a constant: the loss refuses such entropies.
         var (plainLogProbs, constantEntropies) = TokenLogProbs.ComputeWithEntropy(hidden.clone().requires_grad_(), weight, null, targets, 0.8, 2);

@@ -2,13 +2,9 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using Grpo.Cli.Serve;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Grpo.Tests.Sampling.Server;
 
@@ -50,11 +46,8 @@ internal sealed class FakeRolloutServer : IAsyncDisposable
 
     public static async Task<FakeRolloutServer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(1));
-        var app = builder.Build();
+        // Stopping waits a second at most for a request an intercept holds.
+        var app = LoopbackHost.Create(IPAddress.Loopback, 0, shutdownTimeout: TimeSpan.FromSeconds(1));
         FakeRolloutServer? server = null;
         app.Run(async context =>
         {
@@ -68,9 +61,7 @@ internal sealed class FakeRolloutServer : IAsyncDisposable
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync(json, context.RequestAborted);
         });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server = new FakeRolloutServer(app, new Uri(address));
+        server = new FakeRolloutServer(app, await LoopbackHost.StartAsync(app));
         return server;
     }
 
