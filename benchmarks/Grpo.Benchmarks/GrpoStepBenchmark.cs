@@ -42,8 +42,8 @@ internal static class GrpoStepBenchmark
     public static async Task<int> Run(string[] args, CancellationToken cancellationToken = default)
     {
         if (IsolatedStep.IsChild(args)) return await IsolatedStep.Child(args);
-        if (SamplerThroughput.StringArg(args, "--shape") is { } shape)
-            return await RealShapeBenchmark.Run(shape, args, cancellationToken);
+        if (SamplerThroughput.StringArg(args, "--shape") is { } shapeName)
+            return await RealShapeBenchmark.Run(shapeName, args, cancellationToken);
         var plan = args.Contains("--quick") ? Plan.Quick : Plan.Full;
         int threads = SamplerThroughput.IntArg(args, "--threads") ?? 1;
         set_num_threads(threads);
