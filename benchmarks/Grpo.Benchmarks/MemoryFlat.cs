@@ -13,13 +13,14 @@ namespace Grpo.Benchmarks;
 /// <summary>
 /// The memory-flat check of issue 16: the resident size of the process over N small GRPO steps (2 prompts × 4
 /// completions × 64 tokens, LoRA r16, β &gt; 0, gradient checkpointing on, on a random model of the benchmarks' small
-/// shape with Qwen's 151,936-token vocabulary by default, or of a named shape: <c>--shape qwen2.5-0.5b</c>), with one malloc arena (<see cref="MallocArenas.UseOneArena"/>, what the grpo
-/// tool and the sample do) or, with <c>--default-arenas</c>, glibc's default of up to 8 per core. EOS is off and every
+/// shape with Qwen's 151,936-token vocabulary by default, or of a named shape: <c>--shape qwen2.5-0.5b</c>), with glibc's malloc tuned (<see cref="GlibcMalloc.Configure"/>, what the grpo
+/// tool and the sample do) or, with <c>--default-malloc</c>, glibc's defaults (up to 8 arenas per core, a dynamic mmap
+/// threshold). EOS is off and every
 /// prompt has 32 tokens, so every step does the same work and any growth is the allocator's. It prints each step's
 /// peak RSS (sampled every 10 ms) and RSS at its end, and exits 1 when the peaks after the first step (allocator
 /// warm-up) spread by more than 5 %.
 /// <code>
-///   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- memory-flat [--steps 20] [--shape qwen2.5-0.5b | --layers 8 --vocab 151936] [--threads N] [--default-arenas]
+///   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- memory-flat [--steps 20] [--shape qwen2.5-0.5b | --layers 8 --vocab 151936] [--threads N] [--default-malloc]
 /// </code>
 /// </summary>
 internal static class MemoryFlat
@@ -28,8 +29,7 @@ internal static class MemoryFlat
 
     public static async Task<int> Run(string[] args)
     {
-        bool defaultArenas = args.Contains("--default-arenas");
-        if (!defaultArenas) MallocArenas.UseOneArena();   // restarts this process with MALLOC_ARENA_MAX=1 on Linux
+        if (!args.Contains("--default-malloc")) GlibcMalloc.Configure();   // restarts this process with glibc's malloc tuned, on Linux
         int steps = SamplerThroughput.IntArg(args, "--steps") ?? 20;
         var shape = SamplerThroughput.StringArg(args, "--shape");
         int threads = SamplerThroughput.IntArg(args, "--threads") ?? CpuInfo.Current.PhysicalCores;
@@ -46,7 +46,7 @@ internal static class MemoryFlat
             .Select(k => new Problem(string.Join(' ', tokenizer.Prompt(32 + k)[k..]), new Dictionary<string, JsonElement> { ["answer"] = answer }))
             .ToList();
         var output = Directory.CreateTempSubdirectory("grpo-memory-flat-");
-        Console.WriteLine($"MALLOC_ARENA_MAX={Environment.GetEnvironmentVariable(MallocArenas.Variable) ?? "(unset: glibc's default)"}, " +
+        Console.WriteLine($"GLIBC_TUNABLES={Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "(unset)"}, MALLOC_ARENA_MAX={Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") ?? "(unset)"}, " +
                           $"torch threads {threads}, model {model.ParameterCount / 1e6:F0}M weights ({config.NumHiddenLayers} layers, vocabulary {config.VocabSize:N0}), float32, {steps} steps of 2 prompts x 4 x 64 tokens");
         Console.WriteLine("| step | peak RSS MiB | RSS at end MiB | step s |");
         Console.WriteLine("| ---: | ---: | ---: | ---: |");

@@ -3,9 +3,10 @@ using Grpo.Cli;
 using Grpo.Runtime;
 using Grpo.Samples.MathReasoning;
 
-// First, before any work: on Linux the process restarts itself in place with one malloc arena, so native memory
-// stays flat from step to step (issue 16); it returns at once when that is already so or does not apply.
-MallocArenas.UseOneArena();
+// First, before any work: on Linux the process restarts itself in place with glibc's malloc tuned for libtorch (one
+// arena, a fixed mmap threshold), so native memory stays flat from step to step and freed activations go back to the
+// system (issue 16); it returns at once when that is already so or does not apply.
+GlibcMalloc.Configure();
 
 // No arguments: GRPO on the built-in model. `pretrain` rebuilds the built-in model.
 var root = TrainCommand.Create();
