@@ -63,10 +63,10 @@ public static class SupervisedPretraining
     /// Whether the <paramref name="index"/>-th problem is shown with its working: exactly <see cref="PretrainOptions.WorkedShare"/>
     /// of every run of problems, spread evenly, so the share holds in every batch and no random draw is involved.
     /// </summary>
-    internal static bool ShowsWork(PretrainOptions options, int index) => Spread(options.WorkedShare, index);
+    public static bool ShowsWork(PretrainOptions options, int index) => Spread(options.WorkedShare, index);
 
     /// <summary>Whether the <paramref name="index"/>-th problem is answered by calling the tool: <see cref="PretrainOptions.ToolShare"/> of every run, spread evenly.</summary>
-    internal static bool CallsTool(PretrainOptions options, int index) => Spread(options.ToolShare, index);
+    public static bool CallsTool(PretrainOptions options, int index) => Spread(options.ToolShare, index);
 
     /// <summary>True for exactly <paramref name="share"/> of every run of consecutive indices.</summary>
     static bool Spread(double share, int index) => Math.Floor((index + 1) * share) > Math.Floor(index * share);
