@@ -66,7 +66,7 @@ public static class Evaluation
     public static bool ShowsWork(EvaluatedRow completion) => completion.Completion.Text.Contains('=');
 
     /// <summary>The share of <paramref name="items"/> that satisfy <paramref name="predicate"/>; 0 for none.</summary>
-    static double Share<T>(IReadOnlyList<T> items, Func<T, bool> predicate) =>
+    public static double Share<T>(IReadOnlyList<T> items, Func<T, bool> predicate) =>
         items.Count == 0 ? 0 : items.Count(predicate) / (double)items.Count;
 
     static EvaluatedRow Grade(Problem problem, Completion completion) =>

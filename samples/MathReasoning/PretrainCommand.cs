@@ -69,9 +69,9 @@ public static class PretrainCommand
         var sampling = new SamplingOptions { MaxNewTokens = recipe.MaxNewTokens, Seed = options.Seed };
         var samples = Evaluation.Sample(model, tokenizer, format, heldOut, 8, sampling, cancellationToken);
         var all = samples.SelectMany(g => g).ToList();
-        Console.WriteLine($"Held-out ({heldOut.Count} problems): greedy accuracy {Evaluation.Solved(greedy):P1} ({Share(greedy, recipe.UsesMethod):P0} {recipe.Method}); " +
+        Console.WriteLine($"Held-out ({heldOut.Count} problems): greedy accuracy {Evaluation.Solved(greedy):P1} ({Evaluation.Share(greedy, recipe.UsesMethod):P0} {recipe.Method}); " +
             $"at temperature 1, one sample {Evaluation.Solved(samples.Select(g => g[0]).ToList()):P1}, pass@8 {Evaluation.Solved(samples):P1}; " +
-            $"samples {recipe.Method} {Share(all, recipe.UsesMethod):P0}, right {Evaluation.Solved(all.Where(recipe.UsesMethod).ToList()):P1} of those and " +
+            $"samples {recipe.Method} {Evaluation.Share(all, recipe.UsesMethod):P0}, right {Evaluation.Solved(all.Where(recipe.UsesMethod).ToList()):P1} of those and " +
             $"{Evaluation.Solved(all.Where(c => !recipe.UsesMethod(c)).ToList()):P1} of the others.");
 
         var prompts = heldOut.Take(8).ToList();
@@ -80,7 +80,4 @@ public static class PretrainCommand
         var timed = Evaluation.Sample(model, tokenizer, format, prompts, 8, sampling, cancellationToken);
         Console.WriteLine($"Sampling 8 prompts x 8 completions ({timed.Sum(g => g.Sum(c => c.Completion.TokenIds.Length))} tokens) took {clock.Elapsed.TotalSeconds:F2} s.");
     }
-
-    static double Share(IReadOnlyList<Training.EvaluatedRow> rows, Func<Training.EvaluatedRow, bool> predicate) =>
-        rows.Count == 0 ? 0 : rows.Count(predicate) / (double)rows.Count;
 }

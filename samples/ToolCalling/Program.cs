@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Grpo.Cli;
 using Grpo.Runtime;
 using Grpo.Samples.MathReasoning;
@@ -14,5 +15,5 @@ root.Subcommands.Add(PretrainCommand.Create(ToolModel.Recipe, PretrainCommand.So
 
 // Ctrl+C and SIGTERM cancel the run's token (the grpo tool's handling); System.CommandLine's own would kill the process 2 s later.
 using var signals = new TerminationSignals();
-var exitCode = await root.Parse(args).InvokeAsync(new System.CommandLine.InvocationConfiguration { ProcessTerminationTimeout = null }, signals.Token);
+var exitCode = await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, signals.Token);
 return signals.Resolve(exitCode);

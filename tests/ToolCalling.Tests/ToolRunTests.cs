@@ -53,5 +53,5 @@ public sealed class ToolRunTests : IDisposable
             $"the greedy tool-call rate went from {CallRate("before_tool_calls"):P1} to {CallRate("after_tool_calls"):P1}");
     }
 
-    const int GainSteps = 30;
+    const int GainSteps = 20;
 }
