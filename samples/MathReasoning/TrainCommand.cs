@@ -38,7 +38,7 @@ public static class TrainCommand
         var model = new Option<DirectoryInfo?>("--model") { Description = "Hugging Face model folder to train (config.json, model.safetensors, tokenizer.json, tokenizer_config.json). Default: the built-in model." };
         var data = new Option<FileInfo?>("--data") { Description = "GSM8K-format JSONL to train on (\"question\", and \"answer\" ending in \"#### n\"). Default: generated arithmetic word problems." };
         var evalData = new Option<FileInfo?>("--eval-data") { Description = "GSM8K-format JSONL to measure on. Default: the first --eval-count rows of --data, left out of training." };
-        var output = new Option<DirectoryInfo?>("--output") { Description = "Folder for the run's results; must not hold a run already. Default: runs/math-TIMESTAMP." };
+        var output = new Option<DirectoryInfo?>("--output") { Description = $"Folder for the run's results; must not hold a run already. Default: runs/{defaults.RunName}-TIMESTAMP." };
         var steps = new Option<int>("--steps") { Description = "GRPO steps.", DefaultValueFactory = _ => defaults.Steps };
         var seed = new Option<int>("--seed") { Description = "Seed of the training problems, sampling and adapter.", DefaultValueFactory = _ => defaults.Seed };
         var loraRank = new Option<int>("--lora-rank") { Description = "LoRA rank; 0 trains every weight (the KL reference is then a frozen copy).", DefaultValueFactory = _ => defaults.LoraRank };
