@@ -1,7 +1,11 @@
 namespace Grpo.Samples.MathReasoning;
 
 /// <summary>One generated problem in GSM8K's layout: a question and a worked answer ending in "#### n".</summary>
-public sealed record WordProblem(string Question, string Answer, long Result)
+/// <param name="Question">The word problem.</param>
+/// <param name="Answer">Its worked answer: one line per step, then "#### n".</param>
+/// <param name="Result">The number it asks for.</param>
+/// <param name="Expression">Its arithmetic as one expression, "(3*4)+5": what a calculator is asked.</param>
+public sealed record WordProblem(string Question, string Answer, long Result, string Expression)
 {
     /// <summary>The answer without its working: just "#### n".</summary>
     public string BareAnswer => $"#### {Result}";
@@ -120,6 +124,7 @@ public static class ArithmeticWordProblems
     {
         var work = string.Join("\n", steps.Select(s => $"{s.Left}{s.Op}{s.Right}={s.Result}"));
         var result = steps[^1].Result;
-        return new WordProblem(question, $"{work}\n#### {result}", result);
+        var expression = $"({steps[0].Left}{steps[0].Op}{steps[0].Right}){steps[1].Op}{steps[1].Right}";
+        return new WordProblem(question, $"{work}\n#### {result}", result, expression);
     }
 }

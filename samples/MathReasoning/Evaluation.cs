@@ -11,7 +11,8 @@ namespace Grpo.Samples.MathReasoning;
 /// <summary>
 /// Measures a model on problems with the same maths reward that trains it, for pre-training (the GRPO run measures
 /// itself with the trainer's <c>GrpoEvaluator</c>, graded the same way): greedy accuracy and pass@k of sampled
-/// completions, and the share that show their working.
+/// completions, and the share that show their working or call a tool. A format with tools samples with the tool loop
+/// GRPO uses (<see cref="ToolRollouts"/>), so the model is measured as it will be trained.
 /// </summary>
 public static class Evaluation
 {
@@ -28,12 +29,29 @@ public static class Evaluation
         CausalLM model, ITokenizer tokenizer, PromptFormat format, IReadOnlyList<Problem> problems, int k, SamplingOptions sampling,
         CancellationToken cancellationToken = default)
     {
-        using var sampler = new GroupSampler(model, tokenizer, sampling);
-        var completions = sampler.Sample(problems.Select(p => format.Format(p.Prompt)).ToList(), k, cancellationToken);
+        var rollouts = Rollouts(model, tokenizer, format, sampling);
+        using var owned = (IDisposable)rollouts;
+        var prompts = problems.Select(p => tokenizer.Encode(format.Format(p.Prompt))).ToList();
+        var completions = rollouts.GenerateAsync(new RolloutRequest(prompts, k, sampling.Seed) { Problems = problems }, cancellationToken)
+            .GetAwaiter().GetResult();   // both sources decode on this thread and return a finished task
         return completions.GroupBy(c => c.PromptIndex)
             .Select(group => (IReadOnlyList<EvaluatedRow>)group.Select(c => Grade(problems[c.PromptIndex], c)).ToList())
             .ToList();
     }
+
+    /// <summary>The share of completions that call a tool at least once.</summary>
+    public static double CalledTool(IReadOnlyList<EvaluatedRow> completions) => Share(completions, CallsTool);
+
+    /// <summary>True when the completion called a tool.</summary>
+    public static bool CallsTool(EvaluatedRow completion) => completion.Completion.ToolCalls > 0;
+
+    /// <summary>The most rounds of tool calls a completion may make; the built-in task needs one.</summary>
+    public const int MaxToolCallingIterations = 2;
+
+    static IRolloutSource Rollouts(CausalLM model, ITokenizer tokenizer, PromptFormat format, SamplingOptions sampling) =>
+        format.ToolList.Count == 0
+            ? new InProcessRollouts(model, tokenizer, sampling)
+            : new ToolRollouts(model, tokenizer, (IToolChatFormatter)format.Chat, sampling, format.ToolList, MaxToolCallingIterations, TimeSpan.FromSeconds(30));
 
     /// <summary>The share of problems with at least one correct completion (pass@k for groups of k; accuracy for k = 1).</summary>
     public static double Solved(IReadOnlyList<IReadOnlyList<EvaluatedRow>> groups) => Share(groups, g => g.Any(c => c.Correct));
@@ -48,7 +66,7 @@ public static class Evaluation
     public static bool ShowsWork(EvaluatedRow completion) => completion.Completion.Text.Contains('=');
 
     /// <summary>The share of <paramref name="items"/> that satisfy <paramref name="predicate"/>; 0 for none.</summary>
-    static double Share<T>(IReadOnlyList<T> items, Func<T, bool> predicate) =>
+    public static double Share<T>(IReadOnlyList<T> items, Func<T, bool> predicate) =>
         items.Count == 0 ? 0 : items.Count(predicate) / (double)items.Count;
 
     static EvaluatedRow Grade(Problem problem, Completion completion) =>

@@ -38,6 +38,13 @@ public sealed record PretrainOptions
     /// </summary>
     public double WorkedShare { get; init; } = 0.3;
 
+    /// <summary>
+    /// The share of pre-training answers that call a tool the prompt describes (a model prompted with tools, such as the
+    /// tool sample's) instead of answering bare; those answers come first, before <see cref="WorkedShare"/> is applied
+    /// to the same problem. Default 0: no tool calls.
+    /// </summary>
+    public double ToolShare { get; init; }
+
     /// <summary>Print the mean loss every this many steps; default 100.</summary>
     public int LogEvery { get; init; } = 100;
 
@@ -52,6 +59,8 @@ public sealed record PretrainOptions
             throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be a positive number.");
         if (!(WorkedShare >= 0 && WorkedShare <= 1))
             throw new ArgumentOutOfRangeException(nameof(WorkedShare), WorkedShare, "The share of worked answers must be between 0 and 1.");
+        if (!(ToolShare >= 0 && ToolShare <= 1))
+            throw new ArgumentOutOfRangeException(nameof(ToolShare), ToolShare, "The share of answers that call the tool must be between 0 and 1.");
         if (!(WeightDecay >= 0) || !(MaxGradNorm > 0))
             throw new ArgumentOutOfRangeException(nameof(WeightDecay), "Weight decay must be 0 or more and the gradient clip positive.");
     }

@@ -10,7 +10,7 @@ GlibcMalloc.Configure();
 
 // No arguments: GRPO on the built-in model. `pretrain` rebuilds the built-in model.
 var root = TrainCommand.Create();
-root.Subcommands.Add(PretrainCommand.Create());
+root.Subcommands.Add(PretrainCommand.Create(BuiltInModel.Recipe, PretrainCommand.SourceFolder(typeof(BuiltInModel).Assembly)));
 
 // Ctrl+C and SIGTERM cancel the run's token (the grpo tool's handling); System.CommandLine's own would kill the process 2 s later.
 using var signals = new TerminationSignals();

@@ -18,8 +18,8 @@ public sealed class RunFolder
     /// <summary>Where the run writes while it is going.</summary>
     public string Working { get; }
 
-    /// <summary>The default folder: runs/math-yyyyMMdd-HHmmss under the current directory.</summary>
-    public static string DefaultPath() => Path.Combine("runs", $"math-{DateTime.Now:yyyyMMdd-HHmmss}");
+    /// <summary>The default folder: runs/NAME-yyyyMMdd-HHmmss under the current directory.</summary>
+    public static string DefaultPath(string name) => Path.Combine("runs", $"{name}-{DateTime.Now:yyyyMMdd-HHmmss}");
 
     /// <summary>
     /// Claims <paramref name="path"/> for a new run, creating its working folder. Refuses a folder that already holds

@@ -57,10 +57,10 @@ public sealed class RunPlan : IDisposable
             throw new ArgumentException(e.Message, e);
         }
         torch.set_num_threads(settings.ResolvedThreads);
-        var model = LoadedModel.Load(settings.ModelFolder ?? BuiltInModel.InstalledFolder, builtIn: settings.ModelFolder is null, device, dtype);
+        var model = LoadedModel.Load(settings.ModelFolder ?? settings.BuiltInModelFolder, builtIn: settings.ModelFolder is null, device, dtype);
         try
         {
-            return new RunPlan(model, train, heldOut, RunFolder.Claim(settings.OutputFolder ?? RunFolder.DefaultPath()));
+            return new RunPlan(model, train, heldOut, RunFolder.Claim(settings.OutputFolder ?? RunFolder.DefaultPath(settings.RunName)));
         }
         catch
         {

@@ -17,20 +17,28 @@ namespace Grpo.Samples.MathReasoning;
 /// The sample's main command (no arguments needed): GRPO on maths problems checked by the maths reward. Measures
 /// held-out greedy accuracy before, during and after training, shows live progress, and leaves the adapter (or the
 /// fully fine-tuned model), the metrics, every held-out answer before and after, and a plot in the output folder.
+/// With <see cref="TrainSettings.Tools"/> the model may call them, and the results show how often it does.
 /// </summary>
-static class TrainCommand
+public static class TrainCommand
 {
     /// <summary>Keeps "+" and other characters as written in the held-out answers file, not as \u escapes.</summary>
     static readonly JsonSerializerOptions ReadableJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>The root command, whose action is the GRPO run.</summary>
-    public static RootCommand Create()
+    /// <summary>The maths sample's root command: <see cref="Create(TrainSettings, string)"/> with the default settings.</summary>
+    public static RootCommand Create() => Create(new TrainSettings(),
+        "GRPO on maths word problems, checked by the maths reward. With no options it trains the small built-in model on generated " +
+        "arithmetic problems for a few minutes on a CPU and shows held-out accuracy before and after.");
+
+    /// <summary>
+    /// A root command whose action is the GRPO run with <paramref name="defaults"/>; its options override them, and the
+    /// settings no option names (the built-in model, the tools, the run's name) are kept.
+    /// </summary>
+    public static RootCommand Create(TrainSettings defaults, string description)
     {
-        var defaults = new TrainSettings();
         var model = new Option<DirectoryInfo?>("--model") { Description = "Hugging Face model folder to train (config.json, model.safetensors, tokenizer.json, tokenizer_config.json). Default: the built-in model." };
         var data = new Option<FileInfo?>("--data") { Description = "GSM8K-format JSONL to train on (\"question\", and \"answer\" ending in \"#### n\"). Default: generated arithmetic word problems." };
         var evalData = new Option<FileInfo?>("--eval-data") { Description = "GSM8K-format JSONL to measure on. Default: the first --eval-count rows of --data, left out of training." };
-        var output = new Option<DirectoryInfo?>("--output") { Description = "Folder for the run's results; must not hold a run already. Default: runs/math-TIMESTAMP." };
+        var output = new Option<DirectoryInfo?>("--output") { Description = $"Folder for the run's results; must not hold a run already. Default: runs/{defaults.RunName}-TIMESTAMP." };
         var steps = new Option<int>("--steps") { Description = "GRPO steps.", DefaultValueFactory = _ => defaults.Steps };
         var seed = new Option<int>("--seed") { Description = "Seed of the training problems, sampling and adapter.", DefaultValueFactory = _ => defaults.Seed };
         var loraRank = new Option<int>("--lora-rank") { Description = "LoRA rank; 0 trains every weight (the KL reference is then a frozen copy).", DefaultValueFactory = _ => defaults.LoraRank };
@@ -57,14 +65,12 @@ static class TrainCommand
         var adapterDir = new Option<DirectoryInfo?>("--adapter-dir") { Description = "Folder the rollout servers load each adapter version from, at the same path. Default: the run folder's published-adapters." };
         var rolloutApiKey = new Option<string?>("--rollout-api-key") { Description = "Bearer key of the rollout servers (vLLM's --api-key)." };
 
-        var root = new RootCommand(
-            "GRPO on maths word problems, checked by the maths reward. With no options it trains the small built-in model on generated " +
-            "arithmetic problems for a few minutes on a CPU and shows held-out accuracy before and after.")
+        var root = new RootCommand(description)
         {
             model, data, evalData, output, steps, seed, loraRank, learningRate, groupSize, promptsPerStep, temperature, beta, maxLength, evalCount, evalEvery, threads, device, dtype,
             rolloutServers, adapterDir, rolloutApiKey,
         };
-        root.SetAction((parse, cancellationToken) => RunAsync(new TrainSettings
+        root.SetAction((parse, cancellationToken) => RunAsync(defaults with
         {
             ModelFolder = parse.GetValue(model)?.FullName,
             DataFile = parse.GetValue(data)?.FullName,
@@ -179,7 +185,7 @@ static class TrainCommand
                 task = progress.AddTask("starting", maxValue: settings.Steps);
                 await trainer.TrainAsync(plan.Train, plan.HeldOut, cancellationToken: cancellationToken);
             });
-        ShowResults(before.Greedy, after!.Greedy, rewards, clock.Elapsed, Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart);
+        ShowResults(before.Greedy, after!.Greedy, rewards, tools: settings.Tools.Count > 0, clock.Elapsed, Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart);
 
         if (lora is not null) lora.Save(Path.Combine(folder, "adapter"));
         else
@@ -190,7 +196,8 @@ static class TrainCommand
         }
         File.WriteAllLines(Path.Combine(folder, "heldout.jsonl"), before.Greedy.Zip(after.Greedy, (b, a) => JsonSerializer.Serialize(new
         {
-            question = b.Problem.Prompt, gold = Gold(b.Problem), before = b.Completion.Text, before_correct = b.Correct, after = a.Completion.Text, after_correct = a.Correct,
+            question = b.Problem.Prompt, gold = Gold(b.Problem), before = b.Completion.Text, before_correct = b.Correct, before_tool_calls = b.Completion.ToolCalls,
+            after = a.Completion.Text, after_correct = a.Correct, after_tool_calls = a.Completion.ToolCalls,
         }, ReadableJson)));
         File.WriteAllLines(Path.Combine(folder, "accuracy.jsonl"),
             accuracy.Select(a => JsonSerializer.Serialize(new { step = a.Step, heldout_greedy_accuracy = a.Accuracy })));
@@ -199,14 +206,16 @@ static class TrainCommand
 
     static string Describe(GrpoStepMetrics m, (int Step, double Accuracy) heldOut) =>
         $"reward {m.Reward:F2}  KL {(m.Kl is { } kl ? kl.ToString("F4") : "-")}  length {m.MeanCompletionLength:F1}  " +
+        (m.Tools is { } tools ? $"tool calls {tools.CallFrequency:F2}  " : "") +
         $"{m.SamplingTokensPerSecond:F0} tok/s  {m.StepSeconds:F1} s/step  held-out {heldOut.Accuracy:P0} @{heldOut.Step}";
 
-    static void ShowResults(IReadOnlyList<EvaluatedRow> before, IReadOnlyList<EvaluatedRow> after, List<(int Step, double Reward)> rewards, TimeSpan time, TimeSpan cpuTime)
+    static void ShowResults(IReadOnlyList<EvaluatedRow> before, IReadOnlyList<EvaluatedRow> after, List<(int Step, double Reward)> rewards, bool tools, TimeSpan time, TimeSpan cpuTime)
     {
         double accuracyBefore = Evaluation.Solved(before), accuracyAfter = Evaluation.Solved(after);
         int window = Math.Max(1, Math.Min(10, rewards.Count / 2));
         var table = new Table().AddColumns("", "before", "after", "change");
         table.AddRow($"held-out accuracy (greedy, {before.Count} problems)", $"{accuracyBefore:P1}", $"{accuracyAfter:P1}", $"{(accuracyAfter - accuracyBefore) * 100:+0.0;-0.0} points");
+        if (tools) table.AddRow("greedy answers that call the tool", $"{Evaluation.CalledTool(before):P1}", $"{Evaluation.CalledTool(after):P1}", "");
         table.AddRow("greedy answers that show their working", $"{Evaluation.Worked(before):P1}", $"{Evaluation.Worked(after):P1}", "");
         table.AddRow($"training reward (mean of first / last {window} steps)",
             $"{rewards.Take(window).Average(r => r.Reward):F2}", $"{rewards.TakeLast(window).Average(r => r.Reward):F2}", "");

@@ -1,5 +1,6 @@
 using Grpo.Sampling.Server;
 using Grpo.Training;
+using Microsoft.Extensions.AI;
 
 namespace Grpo.Samples.MathReasoning;
 
@@ -18,8 +19,20 @@ public sealed record TrainSettings
     /// <summary>GSM8K-format JSONL rows to measure on; null holds out the first <see cref="EvalCount"/> rows of <see cref="DataFile"/>.</summary>
     public string? EvalDataFile { get; init; }
 
-    /// <summary>The run's output folder; null for runs/math-TIMESTAMP.</summary>
+    /// <summary>The run's output folder; null for runs/<see cref="RunName"/>-TIMESTAMP.</summary>
     public string? OutputFolder { get; init; }
+
+    /// <summary>The run's name: the default output folder's prefix and the adapter's name on rollout servers; default "math".</summary>
+    public string RunName { get; init; } = "math";
+
+    /// <summary>The checkpoint trained when <see cref="ModelFolder"/> is null; default the maths sample's built-in model.</summary>
+    public string BuiltInModelFolder { get; init; } = BuiltInModel.InstalledFolder;
+
+    /// <summary>
+    /// Tools the model may call during its rollouts (<see cref="GrpoOptions.Tools"/>), described in every prompt; default
+    /// none. The tool sample gives it a calculator.
+    /// </summary>
+    public IReadOnlyList<AIFunction> Tools { get; init; } = [];
 
     /// <summary>GRPO steps; default 200.</summary>
     public int Steps { get; init; } = 200;
@@ -91,6 +104,8 @@ public sealed record TrainSettings
     public RolloutServerOptions? ToRolloutServerOptions(string outputDir)
     {
         if (RolloutServers.Count == 0) return null;
+        if (Tools.Count > 0)
+            throw new ArgumentException("--rollout-server cannot be used with tools: tool rollouts run in this process. Leave out --rollout-server.");
         if (LoraRank == 0)
             throw new ArgumentException("--rollout-server needs a LoRA adapter (--lora-rank above 0): " + ServerRollouts.FullFineTuningRefused);
         var options = new RolloutServerOptions
@@ -99,7 +114,7 @@ public sealed record TrainSettings
                 : throw new ArgumentException($"--rollout-server '{s}' is not a URL; give one like http://localhost:8000."))],
             AdapterDir = AdapterDir ?? Path.Combine(outputDir, "published-adapters"),
             ApiKey = RolloutApiKey,
-            RunName = "math",
+            RunName = RunName,
         };
         options.Validate();
         return options;
@@ -127,6 +142,8 @@ public sealed record TrainSettings
             SaveSteps = Steps,
             LoggingSteps = 1,
             EvalSteps = EvalEvery,
+            Tools = Tools,
+            MaxToolCallingIterations = Evaluation.MaxToolCallingIterations,
             NumGenerationsEval = 0,   // greedy accuracy only: sampling the held-out set would double the run's time
             // The built-in model's activations take a few MB; recomputing them would only cost time. A real checkpoint keeps TRL's default.
             GradientCheckpointing = ModelFolder is not null,
