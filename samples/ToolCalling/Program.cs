@@ -5,7 +5,7 @@ using Grpo.Samples.MathReasoning;
 using Grpo.Samples.ToolCalling;
 
 // First, before any work: on Linux the process restarts itself in place with one malloc arena (issue 16).
-MallocArenas.UseOneArena();
+GlibcMalloc.Configure();
 
 // No arguments: GRPO on the tool sample's built-in model with the calculator. `pretrain` rebuilds that model.
 var root = TrainCommand.Create(ToolModel.TrainDefaults,
