@@ -8,6 +8,12 @@ namespace Grpo.Benchmarks;
 /// </summary>
 internal static class ChildProcess
 {
+    /// <summary>The flag that keeps glibc's malloc defaults (no <see cref="Grpo.Runtime.GlibcMalloc.Configure"/> restart); children get it too.</summary>
+    public const string DefaultMallocFlag = "--default-malloc";
+
+    /// <summary>Whether this run was started with <see cref="DefaultMallocFlag"/>.</summary>
+    public static bool DefaultMalloc { get; set; }
+
     /// <summary>Runs this program with <paramref name="args"/> and returns the line of its standard output that starts with "RESULT ", without that prefix.</summary>
     public static string Result(IEnumerable<string> args, string what)
     {
@@ -17,6 +23,7 @@ internal static class ChildProcess
         var start = new ProcessStartInfo(self) { RedirectStandardOutput = true };
         foreach (var a in prefix.Concat(args))
             start.ArgumentList.Add(a);
+        if (DefaultMalloc) start.ArgumentList.Add(DefaultMallocFlag);
         using var child = Process.Start(start)!;
         var output = child.StandardOutput.ReadToEnd();
         child.WaitForExit();

@@ -29,7 +29,6 @@ internal static class MemoryFlat
 
     public static async Task<int> Run(string[] args)
     {
-        if (!args.Contains("--default-malloc")) GlibcMalloc.Configure();   // restarts this process with glibc's malloc tuned, on Linux
         int steps = SamplerThroughput.IntArg(args, "--steps") ?? 20;
         var shape = SamplerThroughput.StringArg(args, "--shape");
         int threads = SamplerThroughput.IntArg(args, "--threads") ?? CpuInfo.Current.PhysicalCores;

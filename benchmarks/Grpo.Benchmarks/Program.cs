@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Running;
 using Grpo.Benchmarks;
+using Grpo.Runtime;
 
 // Harnesses that print a table (their work is too long for BenchmarkDotNet's repeated runs):
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- sampler
@@ -10,6 +11,11 @@ using Grpo.Benchmarks;
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- memory-flat [--shape qwen2.5-0.5b] [--default-malloc]   (RSS over 20 steps)
 // Micro-benchmarks: every public class with [Benchmark] methods in this assembly.
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- --filter '*'
+// Every command measures what the grpo tool and the samples get: glibc's malloc tuned by a restart (GlibcMalloc).
+// --default-malloc keeps glibc's defaults; any MALLOC_* variable or glibc.malloc tunable you set wins as well.
+ChildProcess.DefaultMalloc = args.Contains(ChildProcess.DefaultMallocFlag);
+if (!ChildProcess.DefaultMalloc) GlibcMalloc.Configure();
+args = [.. args.Where(a => a != ChildProcess.DefaultMallocFlag)];
 switch (args)
 {
     case ["sampler", .. var rest]:

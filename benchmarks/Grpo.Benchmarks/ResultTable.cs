@@ -1,3 +1,4 @@
+using Grpo.Runtime;
 using System.Diagnostics;
 
 namespace Grpo.Benchmarks;
@@ -24,11 +25,23 @@ internal sealed class ResultTable
     public void Print(int threads, string run)
     {
         Console.WriteLine($"Machine: {CpuModel()}, {Environment.ProcessorCount} cores, torch threads {threads}, " +
-                          $"load average {_loadAtStart} at start and {LoadAverage()} at the end (1, 5, 15 min); TorchSharp CPU, {run} of {_clock.Elapsed.TotalMinutes:F1} min.");
+                          $"load average {_loadAtStart} at start and {LoadAverage()} at the end (1, 5, 15 min); TorchSharp CPU, {run} of {_clock.Elapsed.TotalMinutes:F1} min; " +
+                          $"glibc malloc: {MallocSettings()}.");
         Console.WriteLine();
         Console.WriteLine("| area | figure | measured | against | ratio |");
         Console.WriteLine("| --- | --- | ---: | ---: | ---: |");
         _rows.ForEach(Console.WriteLine);
+    }
+
+    /// <summary>The malloc variables this process runs with (<see cref="GlibcMalloc"/> sets them unless --default-malloc).</summary>
+    private static string MallocSettings()
+    {
+        var set = GlibcMalloc.MallocVariables.Append("GLIBC_TUNABLES")
+            .Select(v => (Name: v, Value: Environment.GetEnvironmentVariable(v)))
+            .Where(v => v.Value is not null)
+            .Select(v => $"{v.Name}={v.Value}")
+            .ToList();
+        return set.Count == 0 ? "defaults" : string.Join(" ", set);
     }
 
     /// <summary>A rate in giga-units with one decimal: "97.5 GFLOP/s".</summary>

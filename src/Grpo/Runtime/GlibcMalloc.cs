@@ -39,7 +39,7 @@ public static class GlibcMalloc
         [("MALLOC_ARENA_MAX", "1"), ("MALLOC_MMAP_THRESHOLD_", "131072"), (TunablesVariable, "glibc.malloc.hugetlb=1")];
 
     /// <summary>glibc's environment variables for malloc; any one set means the user has chosen.</summary>
-    internal static readonly string[] MallocVariables = ["MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_"];
+    public static readonly IReadOnlyList<string> MallocVariables = ["MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_"];
 
     private const string TunablesVariable = "GLIBC_TUNABLES";
 
