@@ -36,16 +36,21 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         if (!config.TieWordEmbeddings)
             lm_head = new Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype, device);
         RegisterComponents();
-        RelayTiedHead();
+        LayOut();
     }
 
-    /// <summary>A tied embedding is also the LM head, the widest product of a decode step: lay it out as one (<see cref="WeightLayout"/>).</summary>
-    private void RelayTiedHead()
+    /// <summary>
+    /// Puts every projection's weight in the layout of its dtype and device (<see cref="WeightLayout"/>), and a tied
+    /// embedding too, which as the LM head is the widest product of a decode step.
+    /// </summary>
+    private void LayOut()
     {
+        foreach (var (_, module) in named_modules())
+            if (module is Linear projection) WeightLayout.Apply(projection.Weight);
         if (lm_head is null) WeightLayout.Apply(model.EmbeddingWeight);
     }
 
-    /// <summary>Moves the model as TorchSharp does, then puts a tied embedding in the layout of its new dtype and device.</summary>
+    /// <summary>Moves the model as TorchSharp does, then lays its weights out for their new dtype and device.</summary>
     protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking) => Relaid(base._to(device, dtype, non_blocking));
 
     /// <inheritdoc cref="_to(Device, ScalarType, bool)"/>
@@ -56,7 +61,7 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
 
     private nn.Module Relaid(nn.Module moved)
     {
-        RelayTiedHead();
+        LayOut();
         return moved;
     }
 

@@ -29,7 +29,10 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>The weight, [out x in]; column-major in memory where <see cref="WeightLayout"/> says so.</summary>
+    /// <summary>
+    /// The weight, [out x in]; column-major in memory where <see cref="WeightLayout"/> says so (<see cref="CausalLM"/>
+    /// lays its projections out again after <c>to()</c>).
+    /// </summary>
     public Parameter Weight => weight;
 
     /// <summary>The bias, [out], or null.</summary>
@@ -42,21 +45,6 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         if (lora is not { IsActive: true }) return y;
         using var delta = lora.forward(x);
         return y.add_(delta);
-    }
-
-    /// <summary>Moves the layer as TorchSharp does, then puts the weight in the layout of its new dtype and device.</summary>
-    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking) => Relaid(base._to(device, dtype, non_blocking));
-
-    /// <inheritdoc cref="_to(Device, ScalarType, bool)"/>
-    protected override nn.Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking) => Relaid(base._to(deviceType, deviceIndex, non_blocking));
-
-    /// <inheritdoc cref="_to(Device, ScalarType, bool)"/>
-    protected override nn.Module _to(ScalarType dtype, bool non_blocking) => Relaid(base._to(dtype, non_blocking));
-
-    private nn.Module Relaid(nn.Module moved)
-    {
-        WeightLayout.Apply(weight);
-        return moved;
     }
 
     // ---- LoRA slot (Grpo.Lora). Null on a plain projection; the model code never touches it. ----

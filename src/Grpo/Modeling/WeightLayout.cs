@@ -18,7 +18,7 @@ namespace Grpo.Modeling;
 /// (<see cref="SafetensorsFile.Write"/>), LoRA merges add into it, autograd and AdamW follow its strides. bfloat16 and
 /// float16 keep row-major weights, since libtorch's CPU kernels for them are about ten times slower on the transposed
 /// layout; so does every other device (cuBLAS reads both layouts at one speed, so there is nothing to win).
-/// <see cref="Linear"/> and <see cref="CausalLM"/> re-lay their weights after <c>to()</c> changes dtype or device.
+/// <see cref="CausalLM"/> lays its weights out again after <c>to()</c> changes their dtype or device.
 /// </remarks>
 internal static class WeightLayout
 {
