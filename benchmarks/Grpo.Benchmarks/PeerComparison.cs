@@ -26,6 +26,29 @@ internal static class PeerComparison
     /// <summary>The work measured: training rows × (prompt + completion), decode rows × new tokens after a 32-token prompt, log-prob rows × length.</summary>
     public sealed record Sizes(int TrainRows, int TrainPrompt, int TrainCompletion, int DecodeRows, int DecodeTokens, int LogProbRows, int LogProbLength);
 
+    /// <summary>The work on the 20M toy shape (<see cref="BenchmarkModels.Small"/>) in <c>grpo-step --shape</c>'s table.</summary>
+    public static readonly Sizes Toy = new(8, 32, 96, 8, 64, 8, 128);
+
+    /// <summary>The work on the real shape (<see cref="BenchmarkModels.Qwen25HalfB"/>) in <c>grpo-step --shape</c>'s table.</summary>
+    public static readonly Sizes Real = new(2, 32, 64, 8, 16, 2, 256);
+
+    /// <summary>
+    /// The side by side alone, for re-measuring it without the rest of <c>grpo-step --shape</c>:
+    ///   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- peer [--shape 20m|qwen2.5-0.5b] [--threads N] [--repeats N]
+    /// </summary>
+    public static int Run(string[] args)
+    {
+        int i = Array.IndexOf(args, "--shape");
+        var shape = i >= 0 && i + 1 < args.Length ? args[i + 1] : "20m";
+        int threads = SamplerThroughput.IntArg(args, "--threads") ?? 1;
+        int repeats = SamplerThroughput.IntArg(args, "--repeats") ?? 3;
+        set_num_threads(threads);
+        var table = new ResultTable();
+        AddRows(table, shape == "20m" ? "20M" : shape, BenchmarkModels.ByName(shape), shape == "20m" ? Toy : Real, threads, repeats);
+        table.Print(threads, $"peer --shape {shape} run");
+        return 0;
+    }
+
     /// <summary>Best-of seconds of each of the three measurements.</summary>
     public sealed record Figures(string Program, double TrainingSeconds, double DecodeSeconds, double LogProbSeconds);
 

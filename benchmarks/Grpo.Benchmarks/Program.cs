@@ -8,6 +8,7 @@ using Grpo.Runtime;
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- grpo-step [--quick]   (the README's toy-shape table)
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- grpo-step --shape qwen2.5-0.5b [--quick]   (the real shape, with the PyTorch peer)
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- decode [--threads 1,2]   (decode on the Qwen2.5-0.5B shape)
+//   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- peer [--shape 20m|qwen2.5-0.5b]   (the PyTorch side by side alone)
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- memory-flat [--shape qwen2.5-0.5b] [--default-malloc]   (RSS over 20 steps)
 // Micro-benchmarks: every public class with [Benchmark] methods in this assembly.
 //   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- --filter '*'
@@ -25,6 +26,8 @@ switch (args)
         return LogProbMemory.Run(rest);
     case ["decode", .. var rest]:
         return DecodeSpeed.Run(rest);
+    case ["peer", .. var rest]:
+        return PeerComparison.Run(rest);
     case ["grpo-step", .. var rest]:
         return await GrpoStepBenchmark.Run(rest);
     case ["memory-flat", .. var rest]:

@@ -39,7 +39,7 @@ internal static class RealShapeBenchmark
         PeerComparison.Sizes PeerToy, PeerComparison.Sizes PeerReal, int PeerRepeats)
     {
         public static readonly Plan Full = new([256, 512, 1024], 10, 256L << 20, [1, 8, 32], 4, 12, 2, 2, 64, 2, 2, 4, 64, 3,
-            new PeerComparison.Sizes(8, 32, 96, 8, 64, 8, 128), new PeerComparison.Sizes(2, 32, 64, 8, 16, 2, 256), 3);
+            PeerComparison.Toy, PeerComparison.Real, 3);
         public static readonly Plan Quick = new([128, 256], 2, 64L << 20, [1, 8], 2, 6, 1, 1, 16, 1, 1, 2, 8, 2,
             new PeerComparison.Sizes(2, 32, 16, 4, 8, 2, 32), new PeerComparison.Sizes(1, 32, 8, 2, 4, 1, 32), 1);
     }

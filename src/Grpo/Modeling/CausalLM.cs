@@ -11,6 +11,9 @@ namespace Grpo.Modeling;
 /// reused when <c>tie_word_embeddings</c> is set. Parameter names are Hugging Face's, so a checkpoint's state dict
 /// maps one to one (<see cref="Checkpoint"/>). The forward pass stops at the final hidden states so that training
 /// can turn them into log-probs chunk by chunk without a [batch x length x vocab] float32 tensor.
+/// On the CPU in float32 the widening weights are column-major views (<see cref="WeightLayout"/>): save with
+/// <see cref="Checkpoint.Save"/>, or take <c>contiguous()</c> copies of <c>state_dict()</c> before writing it with a
+/// tool that needs contiguous tensors (TorchSharp's <c>save</c>, PyBridge).
 /// </summary>
 public sealed class CausalLM : nn.Module<Tensor, Tensor>
 {
@@ -33,6 +36,33 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         if (!config.TieWordEmbeddings)
             lm_head = new Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype, device);
         RegisterComponents();
+        LayOut();
+    }
+
+    /// <summary>
+    /// Puts every projection's weight in the layout of its dtype and device (<see cref="WeightLayout"/>), and a tied
+    /// embedding too, which as the LM head is the widest product of a decode step.
+    /// </summary>
+    private void LayOut()
+    {
+        foreach (var (_, module) in named_modules())
+            if (module is Linear projection) WeightLayout.Apply(projection.Weight);
+        if (lm_head is null) WeightLayout.Apply(model.EmbeddingWeight);
+    }
+
+    /// <summary>Moves the model as TorchSharp does, then lays its weights out for their new dtype and device.</summary>
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking) => Relaid(base._to(device, dtype, non_blocking));
+
+    /// <inheritdoc cref="_to(Device, ScalarType, bool)"/>
+    protected override nn.Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking) => Relaid(base._to(deviceType, deviceIndex, non_blocking));
+
+    /// <inheritdoc cref="_to(Device, ScalarType, bool)"/>
+    protected override nn.Module _to(ScalarType dtype, bool non_blocking) => Relaid(base._to(dtype, non_blocking));
+
+    private nn.Module Relaid(nn.Module moved)
+    {
+        LayOut();
+        return moved;
     }
 
     /// <summary>The architecture.</summary>
@@ -70,7 +100,13 @@ public sealed class CausalLM : nn.Module<Tensor, Tensor>
         {
             if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(1);
             else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
-            else p.normal_(0, 0.02, generator);
+            else if (p.is_contiguous()) p.normal_(0, 0.02, generator);
+            else
+            {
+                // Drawn in [out, in] order whatever the layout (WeightLayout), so a seed gives the same weights on every device and dtype.
+                using var drawn = empty(p.shape, p.dtype, p.device).normal_(0, 0.02, generator);
+                p.copy_(drawn);
+            }
         }
         return lm;
     }

@@ -24,12 +24,15 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
     /// </summary>
     public Linear(long inFeatures, long outFeatures, bool hasBias, ScalarType dtype, Device device) : base(nameof(Linear))
     {
-        weight = new Parameter(empty(outFeatures, inFeatures, dtype: dtype, device: device));
+        weight = new Parameter(WeightLayout.Empty(inFeatures, outFeatures, dtype, device));
         bias = hasBias ? new Parameter(zeros(outFeatures, dtype: dtype, device: device)) : null;
         RegisterComponents();
     }
 
-    /// <summary>The weight, [out x in].</summary>
+    /// <summary>
+    /// The weight, [out x in]; column-major in memory where <see cref="WeightLayout"/> says so (<see cref="CausalLM"/>
+    /// lays its projections out again after <c>to()</c>).
+    /// </summary>
     public Parameter Weight => weight;
 
     /// <summary>The bias, [out], or null.</summary>

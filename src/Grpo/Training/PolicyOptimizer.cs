@@ -55,13 +55,36 @@ public sealed class PolicyOptimizer : IDisposable
     /// weight's dtype, so LoRA adapters over a bfloat16 base keep float32 moments.
     /// </summary>
     internal IEnumerable<Tensor> Moments() =>
-        _adamW.state_dict().State.OfType<AdamW.State>().SelectMany(s => new[] { s.exp_avg, s.exp_avg_sq });
+        _adamW.state_dict().State.OfType<AdamW.State>().SelectMany(s => new[] { s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq }).OfType<Tensor>();
 
     /// <summary>Writes the optimizer's moments and step counts (TorchSharp's format).</summary>
-    public void Save(string path) => _adamW.save_state_dict(path);
+    public void Save(string path)
+    {
+        MomentsRowMajor();
+        _adamW.save_state_dict(path);
+    }
 
     /// <summary>Restores what <see cref="Save"/> wrote.</summary>
-    public void Load(string path) => _adamW.load_state_dict(path);
+    public void Load(string path)
+    {
+        MomentsRowMajor();
+        _adamW.load_state_dict(path);
+    }
+
+    /// <summary>
+    /// AdamW's moments take their weight's strides, so a column-major weight (Grpo.Modeling.WeightLayout, full
+    /// fine-tuning) has column-major moments, which TorchSharp's format can neither write nor read: lay them out
+    /// row-major first, in place, keeping their values.
+    /// </summary>
+    private void MomentsRowMajor()
+    {
+        using var noGrad = no_grad();
+        foreach (var moment in Moments().Where(m => !m.is_contiguous()))
+        {
+            using var rowMajor = moment.contiguous();
+            moment.set_(rowMajor);
+        }
+    }
 
     /// <inheritdoc/>
     public void Dispose() => _adamW.Dispose();

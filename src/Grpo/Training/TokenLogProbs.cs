@@ -11,7 +11,9 @@ namespace Grpo.Training;
 /// <para>A language-model head at vocab 150k and 4k completion tokens would need 2.4 GB of float32 logits, and autograd
 /// would keep them (and their softmax) alive until backward. Here a custom autograd function keeps only the per-token
 /// log-sum-exp ([tokens] floats) and recomputes each chunk's logits in backward, where
-/// ∂ log p(y) / ∂ z = (onehot(y) − softmax(z)) / temperature gives the gradient of the logits directly.</para>
+/// ∂ log p(y) / ∂ z = (onehot(y) − softmax(z)) / temperature gives the gradient of the logits directly. With a frozen
+/// head (LoRA) the gradient of the hidden states is taken as g · (W[y] − softmax(z) · W), which scales [tokens × hidden]
+/// values by g instead of [tokens × vocab] ones.</para>
 /// <para>Softmax is taken in float32 whatever the dtype of the hidden states (bfloat16 models): each chunk's logits are
 /// computed in the model's dtype and widened before the log-sum-exp, as TRL's <c>selective_log_softmax</c> does. Float64
 /// inputs (gradient checks) stay in float64.</para>
@@ -120,17 +122,16 @@ public static class TokenLogProbs
             {
                 using var chunkScope = NewDisposeScope();
                 var n = Math.Min(chunk, count - start);
+                // log_softmax is one kernel that works a row at a time while the row sits in cache, where logsumexp
+                // streams the whole chunk through memory several times and allocates a second chunk for z − max.
                 var logits = ScaledLogits(hidden.narrow(0, start, n), weight, bias, temperature); // [n, V] in the softmax dtype
-                var lse = logits.logsumexp(1); // [n]
-                var picked = logits.gather(1, targets.narrow(0, start, n).unsqueeze(1)).squeeze(1);
-                logProbs.narrow(0, start, n).copy_(picked - lse);
-                logSumExp.narrow(0, start, n).copy_(lse);
+                var logP = logits.log_softmax(1);
+                var chunkTargets = targets.narrow(0, start, n).unsqueeze(1);
+                var picked = logP.gather(1, chunkTargets).squeeze(1);
+                logProbs.narrow(0, start, n).copy_(picked);
+                logSumExp.narrow(0, start, n).copy_(logits.gather(1, chunkTargets).squeeze(1).sub_(picked)); // z_y − log p_y
                 if (entropy is not null)
-                {
-                    // H = −Σ p log p, with log p = z − lse, in place on the chunk's logits.
-                    var logP = logits.sub_(lse.unsqueeze(1));
-                    entropy.narrow(0, start, n).copy_(logP.exp().mul_(logP).sum(1).neg_());
-                }
+                    entropy.narrow(0, start, n).copy_(logP.exp().mul_(logP).sum(1).neg_()); // H = −Σ p log p
             }
 
             ctx.save_for_backward(entropyGradient ? [hidden, weight, bias!, targets, logSumExp, entropy!] : [hidden, weight, bias!, targets, logSumExp]);
@@ -173,6 +174,15 @@ public static class TokenLogProbs
                 var hiddenChunk = hidden.narrow(0, start, n);
                 var g = gradLogProbs.narrow(0, start, n).unsqueeze(1) / temperature; // [n, 1]
                 var logP = ScaledLogits(hiddenChunk, weight, bias, temperature).sub_(logSumExp.narrow(0, start, n).unsqueeze(1)); // [n, V]
+                if (gradEntropy is null && gradWeight is null && gradBias is null)
+                {
+                    // A frozen head (LoRA): ∂L/∂h = g · (W[y] − softmax(z) · W), scaled by g after the product, on
+                    // [n, H], instead of building g · (onehot(y) − softmax(z)) over the [n, V] chunk first.
+                    var spread = logP.exp_().to(hidden.dtype).matmul(weight).to(dtype); // [n, H]
+                    var picked = weight.index_select(0, targets.narrow(0, start, n)).to(dtype); // [n, H]
+                    gradHidden!.narrow(0, start, n).copy_(picked.sub_(spread).mul_(g));
+                    continue;
+                }
                 Tensor gradLogits;
                 if (gradEntropy is null)
                 {

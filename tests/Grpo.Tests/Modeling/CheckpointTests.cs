@@ -103,7 +103,9 @@ public class CheckpointTests
         using var model = TestModels.Random(ModelConfig.Tiny("qwen3"));
         Checkpoint.Save(model, folder);
         File.Delete(Path.Combine(folder, "model.safetensors"));
-        TorchSharp.PyBridge.Safetensors.SaveStateDict(Path.Combine(folder, "model.safetensors"), model.state_dict());
+        // PyBridge writes contiguous tensors only, and wide float32 weights are column-major views (WeightLayout).
+        var rowMajor = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.contiguous());
+        TorchSharp.PyBridge.Safetensors.SaveStateDict(Path.Combine(folder, "model.safetensors"), rowMajor);
         using var reloaded = Checkpoint.Load(folder);
         Assert.Equal(0, TestModels.MaxAbsDiff(reloaded.LmHeadWeight, model.LmHeadWeight));
     }

@@ -72,22 +72,28 @@ public class TokenLogProbsTests
             (useEntropy ? (entropies * entropyUpstream).sum() : zeros(1, ScalarType.Float64).sum());
     }
 
-    [Fact]
-    public void AFrozenHeadWithoutBiasGivesGradientsToTheHiddenStatesOnly()
+    [Theory]
+    [InlineData(1.0, false)]
+    [InlineData(Temperature, false)]
+    [InlineData(Temperature, true)]
+    public void AFrozenHeadGivesGradientsToTheHiddenStatesOnly(double temperature, bool withBias)
     {
         using var scope = NewDisposeScope();
-        var (hidden, weight, _, targets, upstream) = Problem(ScalarType.Float64, seed: 2);
+        var (hidden, weight, bias, targets, upstream) = Problem(ScalarType.Float64, seed: 2);
         weight.requires_grad_(false);
+        bias.requires_grad_(false);
+        var headBias = withBias ? bias : null;
 
-        (TokenLogProbs.Compute(hidden, weight, null, targets, 1.0, 4) * upstream).sum().backward();
+        (TokenLogProbs.Compute(hidden, weight, headBias, targets, temperature, 4) * upstream).sum().backward();
         var chunkedGrad = hidden.grad!.clone();
         hidden.grad!.zero_();
-        var naive = nn.functional.linear(hidden, weight).log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+        var naive = nn.functional.linear(hidden, weight, headBias).div(temperature).log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
         (naive * upstream).sum().backward();
 
         AssertClose(hidden.grad!, chunkedGrad, 1e-12);
         Assert.Null(weight.grad);
-        AssertClose(naive, TokenLogProbs.Compute(hidden, weight, null, targets.to(ScalarType.Int32), 1.0, 4), 1e-12);
+        Assert.Null(bias.grad);
+        AssertClose(naive, TokenLogProbs.Compute(hidden, weight, headBias, targets.to(ScalarType.Int32), temperature, 4), 1e-12);
     }
 
     [Fact]
