@@ -11,7 +11,7 @@ namespace Grpo.Benchmarks;
 /// decode step should be built: the weight-layout alternatives of the decode products, token selection (the
 /// candidate-set <see cref="TokenSampler"/> against the full-sort rule it replaced), and whole <see cref="DecodeEngine"/>
 /// steps at batch 1, 8 and 32 in float32 and bfloat16 against the roofline bound
-/// max(weight bytes / copy bandwidth, 2 x weights x rows / matmul rate), for each torch thread count asked for.
+/// max(weight bytes / memory bandwidth (the better of copy and read), 2 x weights x rows / matmul rate), for each torch thread count asked for.
 /// bfloat16 is emulated, and slow, on a CPU without avx512_bf16 or AMX; --float32-only skips its steps there.
 ///   dotnet run -c Release --project benchmarks/Grpo.Benchmarks -- decode [--threads 1,2] [--steps 8] [--batches 1,8,32]
 ///       [--parts products,selection,steps] [--float32-only]
@@ -45,7 +45,7 @@ public static class DecodeSpeed
             double bandwidth = MachineCeiling.Bandwidth(1L << 28, 5);
             var fp32Rate = MachineCeiling.Matmul(ScalarType.Float32, [512, 1024], 3).FlopsPerSecond;
             var bf16Rate = MachineCeiling.Matmul(ScalarType.BFloat16, [512, 1024], 3).FlopsPerSecond;
-            Console.WriteLine($"copy bandwidth {bandwidth / 1e9:F1} GB/s; matmul float32 {fp32Rate / 1e9:F1} GFLOP/s, bfloat16 {bf16Rate / 1e9:F1} GFLOP/s");
+            Console.WriteLine($"memory bandwidth {bandwidth / 1e9:F1} GB/s; matmul float32 {fp32Rate / 1e9:F1} GFLOP/s, bfloat16 {bf16Rate / 1e9:F1} GFLOP/s");
             if (parts.Contains("products")) Products(batches);
             if (parts.Contains("selection")) Selection(batches);
             if (parts.Contains("steps"))

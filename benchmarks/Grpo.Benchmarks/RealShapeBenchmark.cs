@@ -9,7 +9,7 @@ namespace Grpo.Benchmarks;
 /// in float32 and bfloat16, each against its ceiling:
 /// <list type="bullet">
 /// <item>decode tokens/s at batch 1, 8 and 32 against the roofline min(bandwidth bound, compute bound): the weight
-/// bytes over the measured copy bandwidth, and 2 × weights × rows over the measured matmul rate of the dtype;</item>
+/// bytes over the measured memory bandwidth (the better of copy and read, <see cref="MachineCeiling"/>), and 2 × weights × rows over the measured matmul rate of the dtype;</item>
 /// <item>the share of a decode step spent picking the token at top-p 0.95;</item>
 /// <item>training (policy forward + backward) in model FLOP/s against the matmul ceiling of the dtype (<see cref="ModelFlops"/>);</item>
 /// <item>whole GRPO steps of 2 prompts × 4 × 64 tokens, each run in its own process (<see cref="IsolatedStep"/>):

@@ -153,7 +153,8 @@ class Decoder(torch.nn.Module):
 
 
 class ChunkedLogProbs(torch.autograd.Function):
-    """log softmax(h W^T)[target], a chunk of tokens at a time; backward recomputes each chunk's logits (TokenLogProbs.cs)."""
+    """log softmax(h W^T)[target], a chunk of tokens at a time; backward recomputes each chunk's logits but the last,
+    whose log-softmax forward keeps (TokenLogProbs.cs)."""
 
     @staticmethod
     def forward(ctx, hidden, weight, targets, chunk):
@@ -163,20 +164,20 @@ class ChunkedLogProbs(torch.autograd.Function):
             logits = F.linear(flat[s:s + chunk], weight).float()
             lse[s:s + chunk] = torch.logsumexp(logits, dim=-1)
             out[s:s + chunk] = logits.gather(-1, flat_targets[s:s + chunk, None]).squeeze(-1) - lse[s:s + chunk]
-        ctx.save_for_backward(hidden, weight, targets, lse)
+        ctx.save_for_backward(hidden, weight, targets, lse, logits - lse[s:s + chunk, None])
         ctx.chunk = chunk
         return out.view(targets.shape)
 
     @staticmethod
     def backward(ctx, grad):
-        hidden, weight, targets, lse = ctx.saved_tensors
+        hidden, weight, targets, lse, last = ctx.saved_tensors
         flat, flat_targets, flat_grad = hidden.reshape(-1, hidden.shape[-1]), targets.reshape(-1), grad.reshape(-1)
         grad_hidden = torch.empty_like(flat)
         for s in range(0, flat.shape[0], ctx.chunk):
-            logits = F.linear(flat[s:s + ctx.chunk], weight).float()
+            log_p = last if s + ctx.chunk >= flat.shape[0] else F.linear(flat[s:s + ctx.chunk], weight).float() - lse[s:s + ctx.chunk, None]
             g = flat_grad[s:s + ctx.chunk, None]
             # d log p(y) / d z = onehot(y) - softmax(z)
-            dz = torch.exp(logits - lse[s:s + ctx.chunk, None]).mul_(-g)
+            dz = torch.exp(log_p).mul_(-g)
             dz.scatter_add_(-1, flat_targets[s:s + ctx.chunk, None], g)
             grad_hidden[s:s + ctx.chunk] = torch.matmul(dz.to(weight.dtype), weight)
         return grad_hidden.view(hidden.shape), None, None, None

@@ -10,7 +10,7 @@ namespace Grpo.Training;
 /// <remarks>
 /// <para>A language-model head at vocab 150k and 4k completion tokens would need 2.4 GB of float32 logits, and autograd
 /// would keep them (and their softmax) alive until backward. Here a custom autograd function keeps only the per-token
-/// log-sum-exp ([tokens] floats) and recomputes each chunk's logits in backward, where
+/// log-sum-exp ([tokens] floats) and the last chunk's log-softmax, and recomputes the other chunks' logits in backward, where
 /// ∂ log p(y) / ∂ z = (onehot(y) − softmax(z)) / temperature gives the gradient of the logits directly. With a frozen
 /// head (LoRA) the gradient of the hidden states is taken as g · (W[y] − softmax(z) · W), which scales [tokens × hidden]
 /// values by g instead of [tokens × vocab] ones.</para>
@@ -61,9 +61,11 @@ public static class TokenLogProbs
         Validate(hidden, weight, bias, targets, temperature, chunkTokens);
         var (batch, length, width) = (hidden.shape[0], hidden.shape[1], hidden.shape[2]);
         var chunk = chunkTokens ?? DefaultChunkTokens(weight.shape[0]);
+        // Asked here: forward runs with gradients off, as an autograd function's forward always does.
+        bool backwardFollows = is_grad_enabled() && (hidden.requires_grad || weight.requires_grad || (bias?.requires_grad ?? false));
         var outputs = ChunkedLogProbFunction.apply(
             hidden.reshape(batch * length, width), weight, bias, targets.to(ScalarType.Int64).reshape(batch * length),
-            temperature, chunk, withEntropy, entropyGradient);
+            temperature, chunk, withEntropy, entropyGradient, backwardFollows);
         return outputs.Select(o => o.reshape(batch, length)).ToList();
     }
 
@@ -99,9 +101,10 @@ public static class TokenLogProbs
 
     /// <summary>
     /// The autograd function over flattened tokens. Inputs: hidden [N, H], weight [V, H], bias [V] or null, targets [N]
-    /// int64, temperature, chunk size, whether to return entropy, whether the entropy is differentiable. Outputs: log-probs
-    /// [N] and, when asked, entropy [N]. Saved for backward: the inputs (no copies), the log-sum-exp per token [N] and,
-    /// for a differentiable entropy, the entropy [N].
+    /// int64, temperature, chunk size, whether to return entropy, whether the entropy is differentiable, whether a backward
+    /// pass will follow. Outputs: log-probs [N] and, when asked, entropy [N]. Saved for backward: the inputs (no copies),
+    /// the log-sum-exp per token [N], the entropy [N] when it is differentiable (else null), and the last chunk's
+    /// log-softmax [n, V] when a backward pass will follow (else null).
     /// </summary>
     private sealed class ChunkedLogProbFunction : autograd.MultiTensorFunction<ChunkedLogProbFunction>
     {
@@ -118,6 +121,10 @@ public static class TokenLogProbs
             var logProbs = empty(count, dtype, hidden.device);
             var logSumExp = empty(count, dtype, hidden.device);
             var entropy = withEntropy ? empty(count, dtype, hidden.device) : null;
+            // The last chunk's log-softmax is kept for backward, which then need not recompute it: one chunk's memory
+            // (at most 64 MiB by default) for one chunk's head product less; a batch that fits one chunk recomputes none.
+            var backwardFollows = (bool)vars[8];
+            Tensor? lastLogP = null;
             for (long start = 0; start < count; start += chunk)
             {
                 using var chunkScope = NewDisposeScope();
@@ -132,9 +139,11 @@ public static class TokenLogProbs
                 logSumExp.narrow(0, start, n).copy_(logits.gather(1, chunkTargets).squeeze(1).sub_(picked)); // z_y − log p_y
                 if (entropy is not null)
                     entropy.narrow(0, start, n).copy_(logP.exp().mul_(logP).sum(1).neg_()); // H = −Σ p log p
+                if (backwardFollows && start + n == count)
+                    lastLogP = logP.MoveToOuterDisposeScope();
             }
 
-            ctx.save_for_backward(entropyGradient ? [hidden, weight, bias!, targets, logSumExp, entropy!] : [hidden, weight, bias!, targets, logSumExp]);
+            ctx.save_for_backward([hidden, weight, bias!, targets, logSumExp, entropyGradient ? entropy! : null!, lastLogP!]);
             ctx.save_data("temperature", temperature);
             ctx.save_data("chunk", chunk);
             ctx.save_data("needs", new[] { hidden.requires_grad, weight.requires_grad, bias?.requires_grad ?? false });
@@ -146,6 +155,7 @@ public static class TokenLogProbs
                     ctx.mark_non_differentiable([outputs[1]]);
             }
             logSumExp.MoveToOuterDisposeScope();
+            lastLogP?.MoveToOuterDisposeScope();
             return outputs;
         }
 
@@ -159,8 +169,10 @@ public static class TokenLogProbs
             var chunk = (int)ctx.get_data("chunk");
             var needs = (bool[])ctx.get_data("needs");
             var gradLogProbs = gradOutputs[0] is { IsInvalid: false } l ? l : zeros(hidden.shape[0], SoftmaxType(hidden), hidden.device); // [N]; zeros when only the entropy is used
+            var savedEntropy = Present(saved[5]); // [N], saved when the entropy is differentiable
+            var lastLogP = Present(saved[6]); // [n, V] the last chunk's log-softmax, when forward kept it
             // [N] the entropy's upstream gradient, when it is differentiable and used.
-            var gradEntropy = saved.Count > 5 && gradOutputs.Count > 1 && gradOutputs[1] is { IsInvalid: false } e ? e : null;
+            var gradEntropy = savedEntropy is not null && gradOutputs.Count > 1 && gradOutputs[1] is { IsInvalid: false } e ? e : null;
             var count = hidden.shape[0];
 
             var gradHidden = needs[0] ? zeros_like(hidden) : null; // [N, H]
@@ -173,7 +185,9 @@ public static class TokenLogProbs
                 var n = Math.Min(chunk, count - start);
                 var hiddenChunk = hidden.narrow(0, start, n);
                 var g = gradLogProbs.narrow(0, start, n).unsqueeze(1) / temperature; // [n, 1]
-                var logP = ScaledLogits(hiddenChunk, weight, bias, temperature).sub_(logSumExp.narrow(0, start, n).unsqueeze(1)); // [n, V]
+                var logP = lastLogP is not null && start + n == count
+                    ? lastLogP.clone() // a copy: the steps below work in place, and a retained graph may run backward again
+                    : ScaledLogits(hiddenChunk, weight, bias, temperature).sub_(logSumExp.narrow(0, start, n).unsqueeze(1)); // [n, V]
                 if (gradEntropy is null && gradWeight is null && gradBias is null)
                 {
                     // A frozen head (LoRA): ∂L/∂h = g · (W[y] − softmax(z) · W), scaled by g after the product, on
@@ -194,7 +208,7 @@ public static class TokenLogProbs
                     // Adds gH · ∂H/∂z = −gH · p · (log p + H) / temperature: p · (−g − gH · (log p + H)).
                     var gH = gradEntropy.narrow(0, start, n).unsqueeze(1) / temperature; // [n, 1]
                     var p = logP.exp();
-                    gradLogits = p.mul_(logP.add_(saved[5].narrow(0, start, n).unsqueeze(1)).mul_(gH.neg()).sub_(g));
+                    gradLogits = p.mul_(logP.add_(savedEntropy!.narrow(0, start, n).unsqueeze(1)).mul_(gH.neg()).sub_(g));
                 }
                 gradLogits.scatter_add_(1, targets.narrow(0, start, n).unsqueeze(1), g); // [n, V] in the softmax dtype
                 if (gradBias is not null)
@@ -211,9 +225,12 @@ public static class TokenLogProbs
                 gradHidden?.MoveToOuterDisposeScope()!,
                 gradWeight?.to(weight.dtype).MoveToOuterDisposeScope()!,
                 gradBias?.to(bias!.dtype).MoveToOuterDisposeScope()!,
-                null!, null!, null!, null!, null!,
+                null!, null!, null!, null!, null!, null!,
             ];
         }
+
+        // A saved tensor, or null where forward saved none.
+        private static Tensor? Present(Tensor? saved) => saved is { IsInvalid: false } ? saved : null;
 
         // [n, V] logits of one chunk in the softmax dtype, divided by the temperature.
         private static Tensor ScaledLogits(Tensor hidden, Tensor weight, Tensor? bias, double temperature)

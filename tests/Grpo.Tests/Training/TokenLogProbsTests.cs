@@ -43,6 +43,30 @@ public class TokenLogProbsTests
     }
 
     [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ABackwardRunAgainOnARetainedGraphGivesTheSameGradients(bool trainedHead)
+    {
+        // The last chunk's log-softmax is kept from forward; backward must leave it as it found it.
+        using var scope = NewDisposeScope();
+        var (hidden, weight, bias, targets, upstream) = Problem(ScalarType.Float64, seed: 3);
+        weight.requires_grad_(trainedHead);
+        bias.requires_grad_(trainedHead);
+        var loss = (TokenLogProbs.Compute(hidden, weight, bias, targets, Temperature, 5) * upstream).sum();
+        loss.backward(retain_graph: true);
+        var first = hidden.grad!.clone();
+        hidden.grad!.zero_();
+        loss.backward();
+        var second = hidden.grad!.clone();
+        hidden.grad!.zero_();
+
+        var naive = nn.functional.linear(hidden, weight, bias).div(Temperature).log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+        (naive * upstream).sum().backward();
+        AssertClose(hidden.grad!, first, 1e-12);
+        AssertClose(hidden.grad!, second, 1e-12);
+    }
+
+    [Theory]
     [InlineData(1, true, true)]
     [InlineData(4, true, true)]
     [InlineData(100, true, true)]
