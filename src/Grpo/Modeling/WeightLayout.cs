@@ -27,19 +27,24 @@ internal static class WeightLayout
         outFeatures > inFeatures && dtype == ScalarType.Float32 && device.type == DeviceType.CPU;
 
     /// <summary>An uninitialised [out, in] weight in the layout <see cref="ColumnMajor"/> picks.</summary>
-    public static Tensor Empty(long inFeatures, long outFeatures, ScalarType dtype, Device device) =>
-        ColumnMajor(inFeatures, outFeatures, dtype, device)
-            ? empty(inFeatures, outFeatures, dtype: dtype, device: device).t()
-            : empty(outFeatures, inFeatures, dtype: dtype, device: device);
+    public static Tensor Empty(long inFeatures, long outFeatures, ScalarType dtype, Device device)
+    {
+        if (!ColumnMajor(inFeatures, outFeatures, dtype, device))
+            return empty(outFeatures, inFeatures, dtype: dtype, device: device);
+        using var stored = empty(inFeatures, outFeatures, dtype: dtype, device: device);
+        return stored.t();
+    }
 
     /// <summary>Moves <paramref name="weight"/> [out, in] into the layout its dtype and device call for, in place, keeping its values.</summary>
     public static void Apply(Tensor weight)
     {
+        // Every handle made here is disposed before returning: one left to the garbage collector (a view that t()
+        // makes of the old storage) would keep a second copy of the weight alive until the collector runs.
+        using var scope = NewDisposeScope();
         long outFeatures = weight.shape[0], inFeatures = weight.shape[1];
         bool wanted = ColumnMajor(inFeatures, outFeatures, weight.dtype, weight.device);
         if (wanted ? weight.t().is_contiguous() : weight.is_contiguous()) return;
         using var noGrad = no_grad();
-        using var relaid = wanted ? weight.t().contiguous().t() : weight.contiguous();
-        weight.set_(relaid);
+        weight.set_(wanted ? weight.t().contiguous().t() : weight.contiguous());
     }
 }
