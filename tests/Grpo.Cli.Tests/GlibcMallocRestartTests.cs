@@ -14,7 +14,7 @@ public sealed class GlibcMallocRestartTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     [Theory]
-    [InlineData(null, "MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=4194304 GLIBC_TUNABLES=glibc.malloc.hugetlb=1")]
+    [InlineData(null, "MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072 GLIBC_TUNABLES=glibc.malloc.hugetlb=1")]
     [InlineData("3", "MALLOC_ARENA_MAX=3")]
     public async Task TheToolRunsWithMallocTunedUnlessTheUserChoseALimit(string? givenArenaMax, string? expected)
     {

@@ -5,7 +5,7 @@ namespace Grpo.Runtime;
 /// <summary>
 /// Sets glibc's malloc up for libtorch's allocation pattern (large, differently sized activation buffers allocated and
 /// freed by several threads in turn), so that native memory neither grows from step to step nor holds freed buffers:
-/// one arena, a fixed mmap threshold of 4 MiB, and transparent huge pages for what it maps.
+/// one arena, a fixed mmap threshold of 128 KiB, and transparent huge pages for what it maps.
 /// </summary>
 /// <remarks>
 /// <para>What each setting does, measured on one GRPO step of the Qwen2.5-0.5B shape (float32, 4 prompts × 8 × 64
@@ -14,14 +14,13 @@ namespace Grpo.Runtime;
 /// <item>One arena (<c>MALLOC_ARENA_MAX=1</c>): by default each thread that allocates gets its own arena (up to 8 per core);
 /// pages freed in an arena its thread may not touch again stay resident, and the resident size grew 9.1 to 12.5 GB over
 /// 3 steps (issue 16). One arena keeps it flat.</item>
-/// <item>A fixed mmap threshold (<c>MALLOC_MMAP_THRESHOLD_=4194304</c>): glibc's default threshold is dynamic; it rises to the size of any
+/// <item>A fixed mmap threshold (<c>MALLOC_MMAP_THRESHOLD_=131072</c>): glibc's default threshold is dynamic; it rises to the size of any
 /// mapped block that is freed (up to 32 MiB), after which activation buffers come from the heap and stay there, and
 /// the step peaked at 7.9 GB with 2.2 GB of weights. A fixed threshold gives every larger buffer its own mapping,
-/// returned when freed: 3.2 GB at 128 KiB, the same 1.0 GB above the weights at 4 MiB. 4 MiB rather than 128 KiB
-/// because each mapping costs system calls and page faults: a small model's per-token buffers (the maths sample's
-/// [64 × 512] MLP activations are 128 KiB) would be mapped and unmapped at every decode step, which made the sample's
-/// run 1.6× slower (168 s of system time against 2 s); at 4 MiB they stay in the heap, and a real model's training
-/// activations are still mapped.</item>
+/// returned when freed: 3.2 GB. The price is system calls and page faults for buffers that come and go at every
+/// token: the maths sample's small model spends 150–170 s of its 7-minute run in the kernel at 128 KiB or 1 MiB, and
+/// 2 s at 4 MiB (4.4 minutes); but at 4 MiB the 0.5B shape's hidden states of a small step (2.6 MiB) stay in the heap,
+/// and without checkpointing that step's peak above the weights doubled. Real models come first.</item>
 /// <item>Huge pages (<c>GLIBC_TUNABLES=glibc.malloc.hugetlb=1</c>; glibc 2.35 and later; older ones ignore it): the fresh mappings are advised
 /// as transparent huge pages, so the kernel faults them in 2 MiB at a time instead of 4 KiB; without it a 128 KiB
 /// threshold cost 15–25 % more CPU in page faults.</item>
@@ -40,7 +39,7 @@ public static class GlibcMalloc
 {
     /// <summary>The variables <see cref="Configure"/> sets: one arena, the fixed mmap threshold, and (appended to any <c>GLIBC_TUNABLES</c>) huge pages.</summary>
     public static readonly IReadOnlyList<(string Name, string Value)> Settings =
-        [("MALLOC_ARENA_MAX", "1"), ("MALLOC_MMAP_THRESHOLD_", "4194304"), (TunablesVariable, "glibc.malloc.hugetlb=1")];
+        [("MALLOC_ARENA_MAX", "1"), ("MALLOC_MMAP_THRESHOLD_", "131072"), (TunablesVariable, "glibc.malloc.hugetlb=1")];
 
     /// <summary>glibc's environment variables for malloc; any one set means the user has chosen.</summary>
     public static readonly IReadOnlyList<string> MallocVariables = ["MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_"];

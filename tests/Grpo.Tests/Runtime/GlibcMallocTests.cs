@@ -27,7 +27,7 @@ public class GlibcMallocTests
             Assert.Null(settings);
             return;
         }
-        Assert.Equal([("MALLOC_ARENA_MAX", "1"), ("MALLOC_MMAP_THRESHOLD_", "4194304"), ("GLIBC_TUNABLES", expectedTunables)], settings);
+        Assert.Equal([("MALLOC_ARENA_MAX", "1"), ("MALLOC_MMAP_THRESHOLD_", "131072"), ("GLIBC_TUNABLES", expectedTunables)], settings);
     }
 
     [Fact]
