@@ -1,3 +1,4 @@
+using System.Globalization;
 using Grpo.Modeling;
 using static TorchSharp.torch;
 
@@ -157,7 +158,14 @@ internal static class RealShapeBenchmark
         var (second, last) = (run.Steps[1], run.Steps[^1]);
         table.Row("memory", $"{label}: over steps 2 → {run.Steps.Count} (resident after the step; high-water)",
             $"{ResultTable.Bytes(last.ResidentBytes)}; {ResultTable.Bytes(last.PeakBytes)}", $"{ResultTable.Bytes(second.ResidentBytes)}; {ResultTable.Bytes(second.PeakBytes)}",
-            $"{(double)last.ResidentBytes / second.ResidentBytes - 1:+0.0%;-0.0%}; {(double)last.PeakBytes / second.PeakBytes - 1:+0.0%;-0.0%}");
+            $"{Change(last.ResidentBytes, second.ResidentBytes)}; {Change(last.PeakBytes, second.PeakBytes)}");
+    }
+
+    // "+0.4%", "-1.2%"; a change that rounds to zero is "+0.0%" whatever its sign.
+    private static string Change(long now, long before)
+    {
+        double change = (double)now / before - 1;
+        return (change > -0.0005 ? "+" : "-") + Math.Abs(change).ToString("0.0%", CultureInfo.InvariantCulture);
     }
 
     private static string Name(ScalarType dtype) => dtype == ScalarType.Float32 ? "float32" : "bfloat16";
