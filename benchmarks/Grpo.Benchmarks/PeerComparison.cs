@@ -38,8 +38,7 @@ internal static class PeerComparison
     /// </summary>
     public static int Run(string[] args)
     {
-        int i = Array.IndexOf(args, "--shape");
-        var shape = i >= 0 && i + 1 < args.Length ? args[i + 1] : "20m";
+        var shape = SamplerThroughput.StringArg(args, "--shape") ?? "20m";
         int threads = SamplerThroughput.IntArg(args, "--threads") ?? 1;
         int repeats = SamplerThroughput.IntArg(args, "--repeats") ?? 3;
         set_num_threads(threads);
